@@ -1,0 +1,1 @@
+"""Speech pipeline: Prefect flows and speech stages (see README)."""

@@ -1,0 +1,148 @@
+"""A transcript prepared once for all rule families: normalised text, turns, and shared helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from callqa.model import Finding, Segment, Transcript
+
+from .lexicon import Lexicon
+from .textmatch import Hit, PhraseIndex, has_cue_before
+from .textnorm import NormText, normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One segment with its normalised text and its position in the call."""
+
+    index: int
+    turn: int
+    seg: Segment
+    norm: NormText
+
+    @property
+    def speaker(self) -> str:
+        return self.seg.speaker
+
+    @property
+    def clean(self) -> str:
+        return self.norm.clean
+
+    def time_at(self, i: int) -> float:
+        """Estimated time of clean character i: from word timings if present, else proportional."""
+        seg = self.seg
+        n = len(self.norm.clean)
+        if n == 0:
+            return seg.start
+        if seg.words:
+            # walk the words' clean characters until character i
+            count = 0
+            for w in seg.words:
+                k = len(normalize(w.word).clean)
+                if count + k > i:
+                    return w.start
+                count += k
+            return seg.words[-1].end
+        return seg.start + seg.duration * min(i, n) / n
+
+    def span_times(self, start: int, end: int) -> tuple[float, float]:
+        a = self.time_at(start)
+        b = self.time_at(end) if end < len(self.norm.clean) else self.seg.end
+        return a, max(a, b)
+
+    def excerpt(self, start: int, end: int) -> str:
+        """The canonical text of the hit (with its punctuation), for evidence."""
+        p = self.norm.pos
+        return self.norm.text[p[start] : p[end - 1] + 1]
+
+
+class AnalyzedCall:
+    """The transcript plus derived views every family needs; built once per call."""
+
+    def __init__(self, transcript: Transcript, lexicon: Lexicon):
+        self.transcript = transcript
+        self.lex = lexicon
+        self.utterances: list[Utterance] = []
+        turn = -1
+        last_speaker = None
+        for i, seg in enumerate(transcript.segments):
+            if seg.speaker != last_speaker:
+                turn += 1
+                last_speaker = seg.speaker
+            self.utterances.append(Utterance(i, turn, seg, normalize(seg.text)))
+        self.n_turns = turn + 1
+
+    @cached_property
+    def agent(self) -> list[Utterance]:
+        return [u for u in self.utterances if u.speaker == "agent"]
+
+    @cached_property
+    def customer(self) -> list[Utterance]:
+        return [u for u in self.utterances if u.speaker == "customer"]
+
+    def turn_utterances(self, turn: int) -> list[Utterance]:
+        return [u for u in self.utterances if u.turn == turn]
+
+    def turn_speaker(self, turn: int) -> str | None:
+        for u in self.utterances:
+            if u.turn == turn:
+                return u.speaker
+        return None
+
+    def next_turns(self, after_turn: int, speaker: str, count: int) -> list[Utterance]:
+        """Utterances of the next `count` turns of `speaker` after `after_turn`."""
+        turns: list[int] = []
+        out: list[Utterance] = []
+        for u in self.utterances:
+            if u.turn <= after_turn or u.speaker != speaker:
+                continue
+            if u.turn not in turns:
+                if len(turns) == count:
+                    break
+                turns.append(u.turn)
+            out.append(u)
+        return out
+
+    # ---- shared meaning checks ----------------------------------------------------------------
+    def negated(self, u: Utterance, hit: Hit) -> bool:
+        """A negation just before the hit, in the same sentence (不是大概, 我们不能保证)."""
+        sent_start, _ = u.norm.sentence_span(hit.start)
+        window = min(int(self.lex.setting("matching.negation_window")), hit.start - sent_start)
+        cues, ignore = self.lex.cue("negation"), self.lex.cue("negation_ignore")
+        return window > 0 and has_cue_before(u.clean, hit.start, cues, window, ignore) is not None
+
+    def reported(self, u: Utterance, hit: Hit) -> bool:
+        """Inside quotation marks, or right after 您说 / 客户说: someone else's words."""
+        if u.norm.quoted[hit.start]:
+            return True
+        sent_start, _ = u.norm.sentence_span(hit.start)
+        window = min(5, hit.start - sent_start)
+        return window > 0 and has_cue_before(u.clean, hit.start, self.lex.cue("reported_speech"), window) is not None
+
+    def find(self, u: Utterance, index: PhraseIndex, *, negatable: bool = False, boundaries: bool = True) -> list[Hit]:
+        hits = index.search(u.clean, check_boundaries=boundaries)
+        if negatable:
+            hits = [h for h in hits if not self.negated(u, h)]
+        return hits
+
+    def finding(self, rule: str, u: Utterance | None, start: float, end: float, evidence: str, message: str,
+                item: str | None = None) -> Finding:
+        spec = self.lex.rules[rule]
+        return Finding(
+            rule=rule,
+            kind=spec.kind,
+            severity=spec.severity,
+            dimension=spec.dimension,
+            speaker=u.speaker if u else None,
+            start=start,
+            end=end,
+            evidence=evidence,
+            message=message,
+            item=item,
+            weight=spec.weight,
+        )
+
+    def hit_finding(self, rule: str, u: Utterance, hit: Hit, message: str, item: str | None = None) -> Finding:
+        a, b = u.span_times(hit.start, hit.end)
+        return self.finding(rule, u, a, b, u.excerpt(hit.start, hit.end), message, item)

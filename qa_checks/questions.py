@@ -1,0 +1,352 @@
+"""Questionnaire rules: which items the agent asked, in what order, one at a time, and the answers.
+
+An item counts as asked when one agent sentence holds all word groups of one of its phrasings
+(paraphrase counts). When one sentence could belong to two items, the item whose words cover more of
+the sentence claims the shared words (犹豫期 in 犹豫期后退保会有损失 is surrender_loss, not
+cooling_off). Order is judged on the longest run of items in questionnaire order, so one early mention
+does not make every later item look out of place.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from callqa.model import Finding
+
+from .call import AnalyzedCall, Utterance
+from .textmatch import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    item: str
+    utt: Utterance
+    start: int  # clean-index span of the words that asked it
+    end: int
+    score: int
+
+    @property
+    def time(self) -> float:
+        return self.utt.time_at(self.start)
+
+    @property
+    def turn(self) -> int:
+        return self.utt.turn
+
+
+@dataclass(slots=True)
+class Answer:
+    kind: str  # positive | negative | unclear | none
+    utt: Utterance | None = None
+    hit: Hit | None = None
+
+
+@dataclass(slots=True)
+class QuestionAnalysis:
+    questionnaire: list[str]
+    source: str  # given | detected
+    items: list[str]
+    occurrences: list[Occurrence]  # every item mention, all items of the library, in time order
+    first: dict[str, Occurrence] = field(default_factory=dict)
+    early_end: tuple[float, str] | None = None  # when and why the call legitimately ended early
+    answers: dict[str, Answer] = field(default_factory=dict)
+    out_of_order: set[str] = field(default_factory=set)
+    merged: set[str] = field(default_factory=set)
+
+    @property
+    def started_at(self) -> float | None:
+        """Time of the first questionnaire item after identity: where the questionnaire proper starts."""
+        times = [o.time for o in self.occurrences if o.item in self.items and o.item != "identity"]
+        return min(times) if times else None
+
+
+def _covered(spans: list[tuple[int, int]]) -> int:
+    chars: set[int] = set()
+    for a, b in spans:
+        chars.update(range(a, b))
+    return len(chars)
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < b and a < span[1] for a, b in spans)
+
+
+def detect_items(call: AnalyzedCall, u: Utterance) -> list[Occurrence]:
+    """Questionnaire items asked in one agent utterance, sentence by sentence."""
+    lex = call.lex
+    out: list[Occurrence] = []
+    for s, e in u.norm.sentences():
+        hits = lex.item_index.search(u.clean[s:e], check_boundaries=False)
+        if not hits:
+            continue
+        by_item: dict[str, dict[int, list[tuple[int, int]]]] = {}
+        for h in hits:
+            iid, gid = h.tag  # type: ignore[misc]
+            by_item.setdefault(iid, {}).setdefault(gid, []).append((s + h.start, s + h.end))
+        candidates = []
+        for iid, groups in by_item.items():
+            spec = lex.items[iid]
+            blocked = groups.get(-2, [])
+            if blocked:  # words that look like the item but say something else (收到合同后…)
+                groups = {g: [sp for sp in spans if g < 0 or not _overlaps(sp, blocked)] for g, spans in groups.items()}
+                groups = {g: spans for g, spans in groups.items() if spans}
+            core: list[tuple[int, int]] = []
+            for alt in spec.alternatives:
+                if all(g in groups for g in alt):
+                    for g in alt:
+                        core.extend(groups[g])
+            if not core:
+                continue
+            claim = core + groups.get(-1, [])
+            candidates.append((_covered(claim), iid, core, claim))
+        candidates.sort(key=lambda c: -c[0])
+        claimed: list[tuple[int, int]] = []
+        for score, iid, core, claim in candidates:
+            if any(_overlaps(span, claimed) for span in core):
+                # shared words belong to the stronger item; this one needs words of its own
+                core = [span for span in core if not _overlaps(span, claimed)]
+                spec = lex.items[iid]
+                own = {g for g, spans in by_item[iid].items() if g >= 0 for span in spans if span in core}
+                if not any(all(g in own for g in alt) for alt in spec.alternatives):
+                    continue
+            claimed.extend(claim)
+            out.append(Occurrence(iid, u, min(a for a, _ in core), max(b for _, b in core), score))
+    return out
+
+
+def choose_questionnaire(call: AnalyzedCall, occurrences: list[Occurrence]) -> tuple[list[str], str]:
+    lex = call.lex
+    given = call.transcript.questionnaire
+    if given:
+        names = [given] if isinstance(given, str) else list(given)
+        for n in names:
+            if n not in lex.questionnaires:
+                raise ValueError(f"unknown questionnaire '{n}' (known: {', '.join(sorted(lex.questionnaires))})")
+        return names, "given"
+    base = set(lex.questionnaires[lex.default_questionnaire].items)
+    asked = {o.item for o in occurrences}
+    mentions: dict[str, int] = {}
+    for u in call.utterances:
+        for h in lex.detect_index.search(u.clean, check_boundaries=False):
+            mentions[h.tag] = mentions.get(h.tag, 0) + 1  # type: ignore[index]
+    chosen = []
+    for name, q in lex.questionnaires.items():
+        if name == lex.default_questionnaire:
+            continue
+        extra = [i for i in q.items if i not in base]
+        evidence = 3 * sum(1 for i in extra if i in asked) + min(mentions.get(name, 0), 3)
+        if evidence >= 3:
+            chosen.append(name)
+    return (chosen or [lex.default_questionnaire]), "detected"
+
+
+def _first_hit(call: AnalyzedCall, utts: list[Utterance], cue: str, negatable: bool = False) -> tuple[Utterance, Hit] | None:
+    index = call.lex.cue(cue)
+    for u in utts:
+        hits = call.find(u, index, negatable=negatable)
+        if hits:
+            return u, hits[0]
+    return None
+
+
+def find_early_end(call: AnalyzedCall, qa: QuestionAnalysis) -> tuple[float, str] | None:
+    """A legitimate early end: not the policyholder, inconvenient and rescheduled, refused, hung up."""
+    from .identity import third_party_turn  # identity owns the third-party cues
+
+    tp = third_party_turn(call)
+    if tp is not None:
+        return tp.seg.start, "接听人不是投保人本人"
+    start = qa.started_at
+    early_customer = [u for u in call.customer if start is None or u.seg.start < start]
+    inconvenient = _first_hit(call, call.customer, "inconvenient.anywhere", negatable=True) or _first_hit(
+        call, early_customer, "inconvenient.early", negatable=True
+    )
+    if inconvenient is not None:
+        u, _ = inconvenient
+        cont = call.next_turns(u.turn, "customer", 2)
+        if not any(call.find(c, call.lex.cue("customer_continues")) for c in cont):
+            return u.seg.start, "客户表示不方便接听"
+    refused = _first_hit(call, call.customer, "early_end.refuse", negatable=True)
+    if refused is not None:
+        return refused[0].seg.start, "客户拒绝回访或挂断"
+    last_agent = call.agent[-2:]
+    lost = _first_hit(call, last_agent, "early_end.agent_lost")
+    if lost is not None:
+        return lost[0].seg.start, "客户中途挂机"
+    return None
+
+
+def classify_answer(call: AnalyzedCall, utts: list[Utterance], item: str) -> Answer:
+    lex = call.lex
+    spec = lex.items[item]
+    for u in utts:
+        idioms = [h.span for h in lex.cue("answers.positive_idioms").search(u.clean, False)]
+
+        def free(hits: list[Hit], idioms: list[tuple[int, int]] = idioms) -> list[Hit]:
+            return [h for h in hits if not _overlaps(h.span, idioms)]
+
+        specific = free(spec.negative.search(u.clean, False))
+        if specific:
+            return Answer("negative", u, specific[0])
+        unclear = free(lex.cue("answers.unclear").search(u.clean, False))
+        if unclear:
+            return Answer("unclear", u, unclear[0])
+        neg = free(lex.cue("answers.negative").search(u.clean))
+        pos = lex.cue("answers.positive").search(u.clean)
+        if neg and (not pos or neg[0].start <= pos[0].start):
+            return Answer("negative", u, neg[0])
+        if pos:
+            return Answer("positive", u, pos[0])
+    return Answer("none")
+
+
+def _longest_ordered(positions: list[int]) -> set[int]:
+    """Indices (into positions) of one longest strictly increasing subsequence.
+
+    Strictly increasing positions are distinct items, so this keeps the most items in questionnaire
+    order; a repeated item (asked again to confirm) simply stays out of the run.
+    """
+    tails: list[int] = []
+    tails_idx: list[int] = []
+    prev = [-1] * len(positions)
+    for i, p in enumerate(positions):
+        k = bisect.bisect_left(tails, p)
+        if k == len(tails):
+            tails.append(p)
+            tails_idx.append(i)
+        else:
+            tails[k] = p
+            tails_idx[k] = i
+        prev[i] = tails_idx[k - 1] if k else -1
+    keep: set[int] = set()
+    i = tails_idx[-1] if tails_idx else -1
+    while i >= 0:
+        keep.add(i)
+        i = prev[i]
+    return keep
+
+
+def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
+    cached = getattr(call, "_questions", None)
+    if cached is not None:
+        return cached
+    occurrences = [o for u in call.agent for o in detect_items(call, u)]
+    occurrences.sort(key=lambda o: (o.time, o.start))
+    names, source = choose_questionnaire(call, occurrences)
+    items = call.lex.questionnaire_items(names)
+    qa = QuestionAnalysis(names, source, items, occurrences)
+    for o in occurrences:
+        if o.item in items and o.item not in qa.first:
+            qa.first[o.item] = o
+    qa.early_end = find_early_end(call, qa)
+
+    ordered = [o for o in occurrences if o.item in items]
+    positions = [items.index(o.item) for o in ordered]
+    keep = _longest_ordered(positions)
+    in_run = {ordered[i].item for i in keep}
+    qa.out_of_order = {o.item for o in ordered} - in_run
+
+    for turn in sorted({o.turn for o in ordered}):
+        turn_items = list(dict.fromkeys(o.item for o in ordered if o.turn == turn))
+        if len(turn_items) > 1:
+            qa.merged.update(turn_items[1:])
+
+    n_answer = int(call.lex.setting("questionnaire.answer_turns"))
+    for item, occ in qa.first.items():
+        if item == "identity":
+            continue  # a "no" here is a third party, judged by the identity rules
+        later = [o for o in ordered if o.item == item and o.turn > occ.turn]
+        asked_turns = [occ.turn] + [o.turn for o in later]
+        answer = Answer("none")
+        for t in asked_turns:
+            replies = _replies(call, t, ordered, n_answer)
+            answer = classify_answer(call, replies, item)
+            if answer.kind != "none":
+                break
+        qa.answers[item] = answer
+    call._questions = qa  # type: ignore[attr-defined]
+    return qa
+
+
+def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[Utterance]:
+    """Customer utterances answering the question asked in `turn` (until the next question)."""
+    next_q = min((o.turn for o in ordered if o.turn > turn), default=call.n_turns)
+    return [u for u in call.next_turns(turn, "customer", n) if u.turn < next_q]
+
+
+def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
+    qa = analyze_questions(call)
+    lex = call.lex
+    out: list[Finding] = []
+    label = "+".join(qa.questionnaire)
+
+    # 漏题: never asked; after a legitimate early end only gaps before the last asked item count
+    asked_pos = [qa.items.index(i) for i in qa.first]
+    last_pos = max(asked_pos, default=-1)
+    end = call.transcript.duration
+    for pos, item in enumerate(qa.items):
+        if item in qa.first or (qa.early_end is not None and pos > last_pos):
+            continue
+        if item == "identity":
+            continue  # identity.missing reports it with the identity rules
+        title = lex.items[item].title
+        out.append(call.finding("question.skipped", None, 0.0, end, "",
+                                f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)", item=item))
+
+    for item in qa.out_of_order:
+        occ = qa.first[item]
+        pos = qa.items.index(item)
+        before = [o for o in qa.occurrences if o.item in qa.items and o.time > occ.time
+                  and qa.items.index(o.item) < pos]
+        after_title = lex.items[before[0].item].title if before else "前面的问题"
+        u = occ.utt
+        a, b = u.span_times(occ.start, occ.end)
+        out.append(call.finding("question.order", u, a, b, u.norm.sentence_text(occ.start),
+                                f"「{lex.items[item].title}」在「{after_title}」之前提问,顺序与问卷不符", item=item))
+
+    for item in qa.merged:
+        occ = next(o for o in qa.occurrences if o.item == item and o.item in qa.items
+                   and any(p.item != item and p.turn == o.turn for p in qa.occurrences if p.item in qa.items))
+        same = list(dict.fromkeys(o.item for o in qa.occurrences if o.turn == occ.turn and o.item in qa.items))
+        turn_utts = call.turn_utterances(occ.turn)
+        titles = "、".join(lex.items[i].title for i in same)
+        out.append(call.finding("question.merged", occ.utt, turn_utts[0].seg.start, turn_utts[-1].seg.end,
+                                "".join(t.seg.text for t in turn_utts),
+                                f"一次提问合并了多个问题({titles}),客户未逐一作答", item=item))
+
+    for item, ans in qa.answers.items():
+        if ans.kind not in ("negative", "unclear") or ans.utt is None or ans.hit is None:
+            continue
+        spec = lex.items[item]
+        if spec.negative_alert:
+            word = "否定" if ans.kind == "negative" else "模糊"
+            out.append(call.hit_finding("question.negative_answer", ans.utt, ans.hit,
+                                        f"客户对「{spec.title}」{word}回答,需作为问题件转办", item=item))
+        if ans.kind == "unclear":
+            follow = call.next_turns(ans.utt.turn, "agent", 1)
+            reasked = any(o.item == item for f in follow for o in detect_items(call, f))
+            confirmed = any(call.find(f, lex.cue("reconfirm")) for f in follow)
+            if not (reasked or confirmed):
+                out.append(call.hit_finding("question.unconfirmed", ans.utt, ans.hit,
+                                            f"客户对「{spec.title}」回答含糊,坐席未再次确认", item=item))
+    return out
+
+
+def checklist(call: AnalyzedCall) -> list[dict[str, object]]:
+    """Per questionnaire item: asked or not, order, merging, answer; for review pages."""
+    qa = analyze_questions(call)
+    rows = []
+    for item in qa.items:
+        occ = qa.first.get(item)
+        ans = qa.answers.get(item)
+        rows.append({
+            "item": item,
+            "title": call.lex.items[item].title,
+            "asked": occ is not None,
+            "start": round(occ.time, 2) if occ else None,
+            "out_of_order": item in qa.out_of_order,
+            "merged": item in qa.merged,
+            "answer": ans.kind if ans else "none",
+        })
+    return rows

@@ -1,0 +1,197 @@
+"""Phrase matching shared by every rule family.
+
+Phrases are matched on the clean form of normalised text (see textnorm), in three passes:
+exact characters; then, for phrases long enough, pinyin without tones, so ASR homophones
+(些些 for 谢谢, 尤玉期 for 犹豫期, 报险 for 保险) still match; optionally also with the confusable
+initials and finals of southern Mandarin merged (zh/z, n/l, in/ing…). Short exact hits must sit on
+word boundaries (jieba), so 可能性 is not 可能 and 不可能 is not 可能.
+A pattern that starts with `re:` is a regular expression over the clean text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache, lru_cache
+
+import jieba
+from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
+
+from .textnorm import canonical, normalize
+
+jieba.setLogLevel(60)
+
+_TONE_MARKS = str.maketrans(
+    "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ",
+    "aaaaeeeeiiiioooouuuuvvvvvnnnm",
+)
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("f", "h"), ("r", "n"))
+_FUZZY_FINALS = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+class PinyinMode(StrEnum):
+    OFF = "off"
+    TONELESS = "toneless"
+    FUZZY = "fuzzy"
+
+
+def _fuzz(syl: str) -> str:
+    for a, b in _FUZZY_INITIALS:
+        if syl.startswith(a):
+            syl = b + syl[len(a) :]
+            break
+    for a, b in _FUZZY_FINALS:
+        if syl.endswith(a):
+            syl = syl[: -len(a)] + b
+            break
+    return syl
+
+
+@cache
+def char_readings(ch: str, fuzzy: bool) -> frozenset[str]:
+    """Every toneless reading of one character (polyphones have several); the char itself if none."""
+    raw = pinyin_dict.get(ord(ch))
+    if not raw:
+        return frozenset((ch,))
+    readings = {r.translate(_TONE_MARKS) for r in raw.split(",")}
+    if fuzzy:
+        readings = {_fuzz(r) for r in readings}
+    return frozenset(readings)
+
+
+def phrase_syllables(clean: str, fuzzy: bool) -> tuple[str, ...]:
+    """The phrase's own reading, resolved in context by pypinyin (行 in 银行 is hang)."""
+    syls = lazy_pinyin(clean, style=Style.NORMAL, errors=lambda s: list(s))
+    if len(syls) != len(clean):  # a non-CJK char split oddly: fall back to per-char readings
+        syls = [sorted(char_readings(c, False))[0] for c in clean]
+    syls = [s.replace("ü", "v") for s in syls]
+    return tuple(_fuzz(s) if fuzzy else s for s in syls)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    start: int  # clean-index span [start, end)
+    end: int
+    pattern: str
+    tag: object
+    homophone: bool = False
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.start, self.end
+
+
+@dataclass
+class PhraseIndex:
+    """A set of phrases (each with a tag) compiled for fast repeated search."""
+
+    mode: PinyinMode = PinyinMode.TONELESS
+    pinyin_min_chars: int = 2
+    boundary_max_chars: int = 3
+    # a homophone that is itself a common word is that word, not an ASR slip (什么 is not 神马)
+    homophone_max_word_freq: int = 20
+    _exact: dict[str, list[tuple[str, object]]] = field(default_factory=lambda: defaultdict(list))
+    _pinyin: dict[str, list[tuple[tuple[str, ...], str, object]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    _regex: list[tuple[re.Pattern[str], str, object]] = field(default_factory=list)
+
+    def add(self, pattern: str, tag: object) -> None:
+        if pattern.startswith("re:"):
+            self._regex.append((re.compile(pattern[3:]), pattern, tag))
+            return
+        clean = normalize(pattern).clean
+        if not clean:
+            return
+        self._exact[clean[0]].append((clean, tag))
+        if self.mode is not PinyinMode.OFF and len(clean) >= self.pinyin_min_chars:
+            syls = phrase_syllables(clean, self.mode is PinyinMode.FUZZY)
+            self._pinyin[syls[0]].append((syls, clean, tag))
+
+    def extend(self, patterns: Iterable[str], tag: object) -> None:
+        for p in patterns:
+            self.add(p, tag)
+
+    def search(self, clean: str, check_boundaries: bool = True) -> list[Hit]:
+        """All hits in a clean string, longest first at each position; overlaps are kept."""
+        hits: list[Hit] = []
+        exact_spans: set[tuple[int, int, object]] = set()
+        n = len(clean)
+        bounds: frozenset[int] | None = None
+        for i, ch in enumerate(clean):
+            for phrase, tag in self._exact.get(ch, ()):
+                j = i + len(phrase)
+                if j <= n and clean.startswith(phrase, i):
+                    if check_boundaries and len(phrase) <= self.boundary_max_chars:
+                        if bounds is None:
+                            bounds = word_boundaries(clean)
+                        if i not in bounds or j not in bounds:
+                            continue
+                    hits.append(Hit(i, j, phrase, tag))
+                    exact_spans.add((i, j, tag))
+        if self._pinyin:
+            fuzzy = self.mode is PinyinMode.FUZZY
+            readings = [char_readings(c, fuzzy) for c in clean]
+            for i in range(n):
+                for first in readings[i]:
+                    for syls, phrase, tag in self._pinyin.get(first, ()):
+                        j = i + len(syls)
+                        if j > n or (i, j, tag) in exact_spans or clean[i:j] == phrase:
+                            continue
+                        if all(syls[k] in readings[i + k] for k in range(1, len(syls))):
+                            if word_freq(clean[i:j]) >= self.homophone_max_word_freq:
+                                continue
+                            hits.append(Hit(i, j, phrase, tag, homophone=True))
+                            exact_spans.add((i, j, tag))
+        for rx, pattern, tag in self._regex:
+            for m in rx.finditer(clean):
+                if m.end() > m.start():
+                    hits.append(Hit(m.start(), m.end(), pattern, tag))
+        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        return hits
+
+    def first(self, clean: str, check_boundaries: bool = True) -> Hit | None:
+        hits = self.search(clean, check_boundaries)
+        return hits[0] if hits else None
+
+
+def word_freq(word: str) -> int:
+    """How common a word is in jieba's dictionary (0 when it is not a word)."""
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0)
+
+
+@lru_cache(maxsize=8192)
+def word_boundaries(clean: str) -> frozenset[int]:
+    """Positions between jieba words in a clean string (0 and len included)."""
+    out = {0}
+    pos = 0
+    for tok in jieba.cut(clean, HMM=False):
+        pos += len(tok)
+        out.add(pos)
+    return frozenset(out)
+
+
+def has_cue_before(clean: str, start: int, cues: PhraseIndex, window: int,
+                   ignore: PhraseIndex | None = None) -> Hit | None:
+    """A cue within `window` characters before `start` (negation, reported speech).
+
+    `ignore` holds set phrases that contain a cue without its meaning (不好意思 holds 不).
+    """
+    a = max(0, start - window)
+    ctx = clean[a:start]
+    masked = [h.span for h in ignore.search(clean[max(0, a - 3) : start + 2], False)] if ignore else []
+    off = max(0, a - 3)
+    for h in cues.search(ctx, check_boundaries=False):
+        s, e = a + h.start, a + h.end
+        if any(ms + off <= s and e <= me + off for ms, me in masked):
+            continue
+        return Hit(s, e, h.pattern, h.tag, h.homophone)
+    return None
+
+
+__all__ = ["Hit", "PhraseIndex", "PinyinMode", "canonical", "has_cue_before", "word_boundaries"]

@@ -1,0 +1,1 @@
+"""Reports over the result tables: review pages, queue, scorecards, clips."""

@@ -1,0 +1,23 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from qa_checks import check_call, load_lexicon
+
+
+@pytest.fixture(scope="session")
+def lex():
+    return load_lexicon()
+
+
+@pytest.fixture
+def rules_of(lex):
+    """Run the engine and return the set of rule ids found."""
+
+    def run(transcript):
+        return {f.rule for f in check_call(transcript, lex).findings}
+
+    return run
