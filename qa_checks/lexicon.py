@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from .textmatch import PhraseIndex, PinyinMode
+from .textmatch import PhraseIndex, PinyinMode, Scanner, word_boundaries
+from .textnorm import canonical, normalize
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 SEVERITIES = ("critical", "major", "minor", "info")
@@ -88,6 +89,13 @@ class Lexicon:
                 raise LexiconError(f"settings.yaml: missing setting '{path}'")
             node = node[part]
         return node
+
+    def clear_caches(self) -> None:
+        """Forget every memoised text (for benchmarks that must not reuse earlier work)."""
+        self.filler.clear_memo()  # all indexes share one scanner
+        normalize.cache_clear()
+        canonical.cache_clear()
+        word_boundaries.cache_clear()
 
     def cue(self, name: str) -> PhraseIndex:
         try:
@@ -193,9 +201,11 @@ def _load(d: Path) -> Lexicon:
     min_chars = int(m.get("pinyin_min_chars", 2))
     max_freq = int(m.get("homophone_max_word_freq", 20))
 
+    scanner = Scanner(mode, max_freq)  # one scan per utterance serves every phrase list
+
     def index(phrases: list[str], tag: object = None, pinyin: bool = True) -> PhraseIndex:
         idx = PhraseIndex(mode=mode if pinyin else PinyinMode.OFF, pinyin_min_chars=min_chars,
-                          homophone_max_word_freq=max_freq)
+                          homophone_max_word_freq=max_freq, scanner=scanner)
         idx.extend(phrases, tag)
         return idx
 
@@ -209,7 +219,7 @@ def _load(d: Path) -> Lexicon:
     }
 
     forbidden: dict[str, ForbiddenCategory] = {}
-    filler = PhraseIndex(mode=PinyinMode.OFF)
+    filler = PhraseIndex(mode=PinyinMode.OFF, scanner=scanner)
     raw_forbidden = _read(d / "forbidden.yaml") or {}
     for rid, spec in raw_forbidden.items():
         where = f"{d / 'forbidden.yaml'}: {rid}"
@@ -230,7 +240,8 @@ def _load(d: Path) -> Lexicon:
 
     qdir = d / "questionnaires"
     raw_items = _read(qdir / "items.yaml") or {}
-    item_index = PhraseIndex(mode=mode, pinyin_min_chars=max(min_chars, 2), homophone_max_word_freq=max_freq)
+    item_index = PhraseIndex(mode=mode, pinyin_min_chars=max(min_chars, 2), homophone_max_word_freq=max_freq,
+                             scanner=scanner)
     items: dict[str, ItemSpec] = {}
     group_id = 0
     for iid, spec in raw_items.items():
@@ -282,7 +293,7 @@ def _load(d: Path) -> Lexicon:
             return base
         return _strings(spec.get("items"), f"{qdir / (name + '.yaml')}: items")
 
-    detect_index = PhraseIndex(mode=PinyinMode.OFF)
+    detect_index = PhraseIndex(mode=PinyinMode.OFF, scanner=scanner)
     for stem, spec in raw_q.items():
         name = str(spec.get("name", stem)) if isinstance(spec, dict) else stem
         item_ids = resolve(stem)

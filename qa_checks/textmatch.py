@@ -85,68 +85,145 @@ class Hit:
         return self.start, self.end
 
 
+class Scanner:
+    """One pass over a text for the phrases of many indexes at once.
+
+    Every rule family asks about the same utterances with its own phrase list; scanning once and
+    handing each index its share keeps the checks fast (a 5-minute call in a few milliseconds).
+    """
+
+    def __init__(self, mode: PinyinMode = PinyinMode.TONELESS, homophone_max_word_freq: int = 20):
+        self.fuzzy = mode is PinyinMode.FUZZY
+        self.homophone_max_word_freq = homophone_max_word_freq
+        self._exact: dict[str, list[tuple[str, int, object]]] = defaultdict(list)
+        # homophone phrases keyed by their first two syllables: most candidates fail on the second
+        self._pinyin: dict[tuple[str, str], list[tuple[tuple[str, ...], str, int, object]]] = defaultdict(list)
+        self._starts: dict[str, list[tuple[tuple[str, ...], str, int, object]]] = {}
+        self._memo: dict[str, dict[int, list[Hit]]] = {}
+        self._owners = 0
+
+    def new_owner(self) -> int:
+        self._owners += 1
+        return self._owners
+
+    def add(self, owner: int, clean: str, tag: object, pinyin: bool) -> None:
+        self._starts.clear()
+        self._memo.clear()
+        self._exact[clean[0]].append((clean, owner, tag))
+        if pinyin and len(clean) >= 2:
+            syls = phrase_syllables(clean, self.fuzzy)
+            self._pinyin[(syls[0], syls[1])].append((syls, clean, owner, tag))
+
+    def clear_memo(self) -> None:
+        self._memo.clear()
+
+    def _starters(self, pair: str) -> list[tuple[tuple[str, ...], str, int, object]]:
+        """Pinyin phrases that two characters can begin (any of their readings), cached per pair."""
+        found = self._starts.get(pair)
+        if found is None:
+            if len(self._starts) > 500_000:
+                self._starts.clear()
+            r0, r1 = char_readings(pair[0], self.fuzzy), char_readings(pair[1], self.fuzzy)
+            found = [p for a in r0 for b in r1 for p in self._pinyin.get((a, b), ())]
+            self._starts[pair] = found
+        return found
+
+    def scan(self, clean: str) -> dict[int, list[Hit]]:
+        """Exact and homophone hits of every phrase, grouped by owning index (memoised)."""
+        found = self._memo.get(clean)
+        if found is not None:
+            return found
+        if len(self._memo) > 16384:
+            self._memo.clear()
+        found = {}
+        exact_spans: set[tuple[int, int, int, object]] = set()
+        n = len(clean)
+        exact = self._exact
+        for i, ch in enumerate(clean):
+            cands = exact.get(ch)
+            if not cands:
+                continue
+            for phrase, owner, tag in cands:
+                if clean.startswith(phrase, i):
+                    j = i + len(phrase)
+                    found.setdefault(owner, []).append(Hit(i, j, phrase, tag))
+                    exact_spans.add((i, j, owner, tag))
+        if self._pinyin:
+            fuzzy = self.fuzzy
+            for i in range(n - 1):
+                for syls, phrase, owner, tag in self._starters(clean[i : i + 2]):
+                    j = i + len(syls)
+                    if j > n or (i, j, owner, tag) in exact_spans or clean[i:j] == phrase:
+                        continue
+                    if all(syls[k] in char_readings(clean[i + k], fuzzy) for k in range(2, len(syls))):
+                        if word_freq(clean[i:j]) >= self.homophone_max_word_freq:
+                            continue
+                        found.setdefault(owner, []).append(Hit(i, j, phrase, tag, homophone=True))
+                        exact_spans.add((i, j, owner, tag))
+        self._memo[clean] = found
+        return found
+
+
 @dataclass
 class PhraseIndex:
-    """A set of phrases (each with a tag) compiled for fast repeated search."""
+    """A set of phrases (each with a tag) compiled for fast repeated search.
+
+    Indexes built for one lexicon share a Scanner, so a text is scanned once for all of them.
+    """
 
     mode: PinyinMode = PinyinMode.TONELESS
     pinyin_min_chars: int = 2
     boundary_max_chars: int = 3
     # a homophone that is itself a common word is that word, not an ASR slip (什么 is not 神马)
     homophone_max_word_freq: int = 20
-    _exact: dict[str, list[tuple[str, object]]] = field(default_factory=lambda: defaultdict(list))
-    _pinyin: dict[str, list[tuple[tuple[str, ...], str, object]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    scanner: Scanner | None = None
     _regex: list[tuple[re.Pattern[str], str, object]] = field(default_factory=list)
+    _owner: int = 0
+    _size: int = 0
+
+    def __post_init__(self) -> None:
+        if self.scanner is None:
+            self.scanner = Scanner(self.mode, self.homophone_max_word_freq)
+        self._owner = self.scanner.new_owner()
+
+    def __len__(self) -> int:
+        return self._size
 
     def add(self, pattern: str, tag: object) -> None:
+        self._size += 1
         if pattern.startswith("re:"):
             self._regex.append((re.compile(pattern[3:]), pattern, tag))
             return
         clean = normalize(pattern).clean
         if not clean:
             return
-        self._exact[clean[0]].append((clean, tag))
-        if self.mode is not PinyinMode.OFF and len(clean) >= self.pinyin_min_chars:
-            syls = phrase_syllables(clean, self.mode is PinyinMode.FUZZY)
-            self._pinyin[syls[0]].append((syls, clean, tag))
+        pinyin = self.mode is not PinyinMode.OFF and len(clean) >= self.pinyin_min_chars
+        assert self.scanner is not None
+        self.scanner.add(self._owner, clean, tag, pinyin)
 
     def extend(self, patterns: Iterable[str], tag: object) -> None:
         for p in patterns:
             self.add(p, tag)
 
+    def clear_memo(self) -> None:
+        assert self.scanner is not None
+        self.scanner.clear_memo()
+
     def search(self, clean: str, check_boundaries: bool = True) -> list[Hit]:
         """All hits in a clean string, longest first at each position; overlaps are kept."""
-        hits: list[Hit] = []
-        exact_spans: set[tuple[int, int, object]] = set()
-        n = len(clean)
-        bounds: frozenset[int] | None = None
-        for i, ch in enumerate(clean):
-            for phrase, tag in self._exact.get(ch, ()):
-                j = i + len(phrase)
-                if j <= n and clean.startswith(phrase, i):
-                    if check_boundaries and len(phrase) <= self.boundary_max_chars:
-                        if bounds is None:
-                            bounds = word_boundaries(clean)
-                        if i not in bounds or j not in bounds:
-                            continue
-                    hits.append(Hit(i, j, phrase, tag))
-                    exact_spans.add((i, j, tag))
-        if self._pinyin:
-            fuzzy = self.mode is PinyinMode.FUZZY
-            readings = [char_readings(c, fuzzy) for c in clean]
-            for i in range(n):
-                for first in readings[i]:
-                    for syls, phrase, tag in self._pinyin.get(first, ()):
-                        j = i + len(syls)
-                        if j > n or (i, j, tag) in exact_spans or clean[i:j] == phrase:
-                            continue
-                        if all(syls[k] in readings[i + k] for k in range(1, len(syls))):
-                            if word_freq(clean[i:j]) >= self.homophone_max_word_freq:
-                                continue
-                            hits.append(Hit(i, j, phrase, tag, homophone=True))
-                            exact_spans.add((i, j, tag))
+        assert self.scanner is not None
+        hits = list(self.scanner.scan(clean).get(self._owner, ()))
+        if check_boundaries and hits:
+            bounds: frozenset[int] | None = None
+            kept = []
+            for h in hits:
+                if not h.homophone and h.end - h.start <= self.boundary_max_chars:
+                    if bounds is None:
+                        bounds = word_boundaries(clean)
+                    if h.start not in bounds or h.end not in bounds:
+                        continue
+                kept.append(h)
+            hits = kept
         for rx, pattern, tag in self._regex:
             for m in rx.finditer(clean):
                 if m.end() > m.start():
@@ -194,4 +271,4 @@ def has_cue_before(clean: str, start: int, cues: PhraseIndex, window: int,
     return None
 
 
-__all__ = ["Hit", "PhraseIndex", "PinyinMode", "canonical", "has_cue_before", "word_boundaries"]
+__all__ = ["Hit", "PhraseIndex", "PinyinMode", "Scanner", "canonical", "has_cue_before", "word_boundaries"]
