@@ -8,7 +8,7 @@ from __future__ import annotations
 from callqa.model import Finding
 
 from .call import AnalyzedCall, Utterance
-from .textmatch import Hit
+from .textmatch import Hit, has_cue_before
 
 _ALERTS = (
     ("alert.surrender", "surrender", "客户表达退保意愿,需受理退保预警"),
@@ -69,8 +69,11 @@ def check_handling(call: AnalyzedCall) -> list[Finding]:
 
     qa = analyze_questions(call)
     start = qa.started_at
-    inconvenient = _customer_hits(call, "inconvenient.anywhere") + [
-        (u, h) for u, h in _customer_hits(call, "inconvenient.early") if start is None or u.seg.start < start
+    past = lex.cue("inconvenient_past")
+    inconvenient = [
+        (u, h) for u, h in _customer_hits(call, "inconvenient.anywhere") + [
+            (u, h) for u, h in _customer_hits(call, "inconvenient.early") if start is None or u.seg.start < start]
+        if has_cue_before(u.clean, h.start, past, min(6, h.start)) is None
     ]
     if inconvenient:
         u, h = min(inconvenient, key=lambda x: x[0].seg.start)
@@ -79,7 +82,7 @@ def check_handling(call: AnalyzedCall) -> list[Finding]:
         gave_time = any(call.find(c, lex.cue("customer_gives_time"), boundaries=False) for c in cust_next)
         later_agent = [a for a in call.agent if a.seg.start >= u.seg.start]
         asked = any(call.find(a, lex.cue("appointment"), boundaries=False) for a in later_agent)
-        if not (continues or gave_time or asked):
+        if not (gave_time or asked):
             end = later_agent[-1].seg.end if later_agent else u.seg.end
             out.append(call.finding("handling.no_appointment", later_agent[0] if later_agent else u, u.seg.start, end,
                                     u.seg.text, "客户表示现在不方便,坐席未询问何时方便再联系"))

@@ -27,9 +27,15 @@ def check_identity(call: AnalyzedCall) -> list[Finding]:
     out: list[Finding] = []
     factor = lex.cue("identity.factor")
     confirmed = [o for o in qa.occurrences if o.item == "identity"]
-    factors = [(u, h) for u in call.agent for h in call.find(u, factor, boundaries=False)]
+    # a second factor verifies identity only before the questionnaire proper; the phone number
+    # checked at the end (contact_check) is not identity verification
+    started = qa.started_at
+    # asking for the full ID number is the wrong way to verify (identity.sensitive_request), but it is
+    # a second factor all the same
+    factors = [(u, h) for u in call.agent if started is None or u.seg.start < started
+               for idx in (factor, lex.cue("identity.sensitive")) for h in call.find(u, idx, boundaries=False)]
     end = call.transcript.duration
-    questionnaire_started = qa.started_at is not None
+    questionnaire_started = started is not None
 
     tp = third_party_turn(call)
     if tp is not None:
@@ -40,9 +46,10 @@ def check_identity(call: AnalyzedCall) -> list[Finding]:
             out.append(call.finding(
                 "identity.third_party", tp, tp.seg.start, o.utt.seg.end, tp.seg.text,
                 f"接听人表示不是投保人本人,坐席仍继续回访(「{lex.items[o.item].title}」)"))
-        return out  # with a third party on the line, missing/weak identity is not the finding
-
-    if not confirmed and not factors:
+    # with a third party on the line, missing or weak verification is not the finding
+    if tp is not None:
+        pass
+    elif not confirmed and not factors:
         if questionnaire_started:
             out.append(call.finding("identity.missing", None, 0.0, end, "",
                                     "全程未核实接听人是否为投保人本人"))

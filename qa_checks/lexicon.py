@@ -57,6 +57,7 @@ class ItemSpec:
     alternatives: tuple[tuple[int, ...], ...]  # group ids that must all hit, per alternative
     negative: PhraseIndex
     negative_alert: bool
+    must_ask: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class Lexicon:
     item_index: PhraseIndex  # tags: (item_id, group_id) ask groups; (item_id, -1) context; (item_id, -2) not_if
     questionnaires: dict[str, Questionnaire]
     default_questionnaire: str
-    detect_index: PhraseIndex  # tags: questionnaire name
+    detect_index: PhraseIndex  # tags: (questionnaire name, weight)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def setting(self, path: str) -> Any:
@@ -270,6 +271,7 @@ def _load(d: Path) -> Lexicon:
             alternatives=tuple(alts),
             negative=index(_strings(spec.get("negative"), where), iid),
             negative_alert=bool(spec.get("negative_alert", True)),
+            must_ask=bool(spec.get("must_ask", False)),
         )
 
     questionnaires: dict[str, Questionnaire] = {}
@@ -300,8 +302,14 @@ def _load(d: Path) -> Lexicon:
         for iid in item_ids:
             if iid not in items:
                 raise LexiconError(f"{qdir / (stem + '.yaml')}: item '{iid}' is not defined in items.yaml")
-        detect = tuple(_strings(spec.get("detect"), f"{stem}.detect"))
-        detect_index.extend(detect, name)
+        raw_detect = spec.get("detect") or {}
+        if not isinstance(raw_detect, dict):
+            raw_detect = {"weak": raw_detect}
+        strong = _strings(raw_detect.get("strong"), f"{stem}.detect.strong")
+        weak = _strings(raw_detect.get("weak"), f"{stem}.detect.weak")
+        detect_index.extend(strong, (name, 3))
+        detect_index.extend(weak, (name, 1))
+        detect = tuple(strong + weak)
         questionnaires[name] = Questionnaire(name, str(spec.get("title", name)), tuple(item_ids), detect)
 
     default_q = str(settings.get("questionnaire", {}).get("default", "traditional"))

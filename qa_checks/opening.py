@@ -31,8 +31,11 @@ def check_opening(call: AnalyzedCall) -> list[Finding]:
     before = [u for u in call.agent if started is None or u.seg.start <= started]
     if started is None:
         before = before[:4]
-    # with no questionnaire asked, nothing was done without consent
-    if started is not None and not any(call.find(u, lex.cue("opening.consent"), boundaries=False) for u in before):
+    # consent is asked, not announced (…回访耽误您两分钟 is not a question); with no questionnaire
+    # asked, nothing was done without consent
+    consent = lex.cue("opening.consent")
+    asked = any(u.norm.is_question(h.start) for u in before for h in call.find(u, consent, boundaries=False))
+    if started is not None and not asked:
         u0 = call.agent[0]
         out.append(call.finding("opening.consent", u0, u0.seg.start, started, "",
                                 "开始问卷前未征求客户同意(如:请问现在方便接听吗?)"))
@@ -62,7 +65,9 @@ def check_courtesy(call: AnalyzedCall) -> tuple[list[Finding], dict[str, object]
     bad, ignore = lex.cue("honorific_bad"), lex.cue("honorific_ignore")
     you_hits = []
     for u in call.agent:
+        # 你 inside a forbidden phrase (你说什么我没有听清楚) is that phrase's finding, not this one
         ign = [h.span for h in ignore.search(u.clean, False)]
+        ign += [h.span for cat in lex.forbidden.values() for h in cat.index.search(u.clean, False)]
         for h in bad.search(u.clean, False):
             if not any(a <= h.start < b for a, b in ign) and not call.reported(u, h):
                 you_hits.append((u, h))

@@ -40,6 +40,7 @@ class Answer:
     kind: str  # positive | negative | unclear | none
     utt: Utterance | None = None
     hit: Hit | None = None
+    reconfirmed: bool = False  # the agent confirmed an unclear answer again (000 关于再次确认)
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ def detect_items(call: AnalyzedCall, u: Utterance) -> list[Occurrence]:
         hits = lex.item_index.search(u.clean[s:e], check_boundaries=False)
         if not hits:
             continue
+        asking = u.norm.is_question(s, loose=True)
         by_item: dict[str, dict[int, list[tuple[int, int]]]] = {}
         for h in hits:
             iid, gid = h.tag  # type: ignore[misc]
@@ -87,6 +89,8 @@ def detect_items(call: AnalyzedCall, u: Utterance) -> list[Occurrence]:
         candidates = []
         for iid, groups in by_item.items():
             spec = lex.items[iid]
+            if spec.must_ask and not asking:
+                continue
             blocked = groups.get(-2, [])
             if blocked:  # words that look like the item but say something else (收到合同后…)
                 groups = {g: [sp for sp in spans if g < 0 or not _overlaps(sp, blocked)] for g, spans in groups.items()}
@@ -126,17 +130,22 @@ def choose_questionnaire(call: AnalyzedCall, occurrences: list[Occurrence]) -> t
         return names, "given"
     base = set(lex.questionnaires[lex.default_questionnaire].items)
     asked = {o.item for o in occurrences}
-    mentions: dict[str, int] = {}
+    strong: set[str] = set()
+    weak: dict[str, int] = {}
     for u in call.utterances:
         for h in lex.detect_index.search(u.clean, check_boundaries=False):
-            mentions[h.tag] = mentions.get(h.tag, 0) + 1  # type: ignore[index]
+            name, weight = h.tag  # type: ignore[misc]
+            if weight >= 3:
+                strong.add(name)
+            else:
+                weak[name] = weak.get(name, 0) + 1
     chosen = []
     for name, q in lex.questionnaires.items():
         if name == lex.default_questionnaire:
             continue
         extra = [i for i in q.items if i not in base]
-        evidence = 3 * sum(1 for i in extra if i in asked) + min(mentions.get(name, 0), 3)
-        if evidence >= 3:
+        # an item only this questionnaire has, or the product type named, decides; weak words alone do not
+        if any(i in asked for i in extra) or name in strong or weak.get(name, 0) >= 3:
             chosen.append(name)
     return (chosen or [lex.default_questionnaire]), "detected"
 
@@ -178,26 +187,24 @@ def find_early_end(call: AnalyzedCall, qa: QuestionAnalysis) -> tuple[float, str
 
 
 def classify_answer(call: AnalyzedCall, utts: list[Utterance], item: str) -> Answer:
+    """Positive, negative or unclear: the first cue in the reply decides (收到了,就是发票还没收到 is yes)."""
     lex = call.lex
     spec = lex.items[item]
     for u in utts:
         idioms = [h.span for h in lex.cue("answers.positive_idioms").search(u.clean, False)]
-
-        def free(hits: list[Hit], idioms: list[tuple[int, int]] = idioms) -> list[Hit]:
-            return [h for h in hits if not _overlaps(h.span, idioms)]
-
-        specific = free(spec.negative.search(u.clean, False))
-        if specific:
-            return Answer("negative", u, specific[0])
-        unclear = free(lex.cue("answers.unclear").search(u.clean, False))
-        if unclear:
-            return Answer("unclear", u, unclear[0])
-        neg = free(lex.cue("answers.negative").search(u.clean))
-        pos = lex.cue("answers.positive").search(u.clean)
-        if neg and (not pos or neg[0].start <= pos[0].start):
-            return Answer("negative", u, neg[0])
-        if pos:
-            return Answer("positive", u, pos[0])
+        cues: list[tuple[Hit, str]] = []
+        for hits, kind in (
+            (spec.negative.search(u.clean, False), "negative"),
+            (lex.cue("answers.unclear").search(u.clean, False), "unclear"),
+            (lex.cue("answers.negative").search(u.clean), "negative"),
+        ):
+            cues += [(h, kind) for h in hits if not _overlaps(h.span, idioms)]
+        cues += [(h, "positive") for h in lex.cue("answers.positive").search(u.clean)]
+        cues += [(h, "positive") for h in lex.cue("answers.positive_idioms").search(u.clean, False)]
+        if cues:
+            # earliest cue first; at the same place the longer phrase (不清楚 over 清楚 is by position)
+            h, kind = min(cues, key=lambda c: (c[0].start, -(c[0].end - c[0].start)))
+            return Answer(kind, u, h)
     return Answer("none")
 
 
@@ -264,9 +271,29 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
             answer = classify_answer(call, replies, item)
             if answer.kind != "none":
                 break
+        if answer.kind == "unclear" and answer.utt is not None:
+            answer = _reconfirm(call, answer, item)
         qa.answers[item] = answer
     call._questions = qa  # type: ignore[attr-defined]
     return qa
+
+
+def _reconfirm(call: AnalyzedCall, answer: Answer, item: str) -> Answer:
+    """After an unclear answer, did the agent confirm again, and what did the customer finally say?
+
+    The customer's final word counts (a QA team labels the answer that stands): unclear, then a clear
+    yes on confirmation, is a yes.
+    """
+    assert answer.utt is not None
+    follow = call.next_turns(answer.utt.turn, "agent", 1)
+    reasked = any(o.item == item for f in follow for o in detect_items(call, f))
+    confirmed = any(call.find(f, call.lex.cue("reconfirm")) for f in follow)
+    if not (reasked or confirmed):
+        return answer
+    final = classify_answer(call, call.next_turns(follow[-1].turn, "customer", 1), item)
+    if final.kind in ("positive", "negative"):
+        return Answer(final.kind, final.utt, final.hit, reconfirmed=True)
+    return Answer(answer.kind, answer.utt, answer.hit, reconfirmed=True)
 
 
 def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[Utterance]:
@@ -288,8 +315,8 @@ def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
     for pos, item in enumerate(qa.items):
         if item in qa.first or (qa.early_end is not None and pos > last_pos):
             continue
-        if item == "identity":
-            continue  # identity.missing reports it with the identity rules
+        if item == "identity" and qa.early_end is not None and "本人" in qa.early_end[1]:
+            continue  # a third party answered: the identity question had no one to go to
         title = lex.items[item].title
         out.append(call.finding("question.skipped", None, 0.0, end, "",
                                 f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)", item=item))
@@ -323,13 +350,9 @@ def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
             word = "否定" if ans.kind == "negative" else "模糊"
             out.append(call.hit_finding("question.negative_answer", ans.utt, ans.hit,
                                         f"客户对「{spec.title}」{word}回答,需作为问题件转办", item=item))
-        if ans.kind == "unclear":
-            follow = call.next_turns(ans.utt.turn, "agent", 1)
-            reasked = any(o.item == item for f in follow for o in detect_items(call, f))
-            confirmed = any(call.find(f, lex.cue("reconfirm")) for f in follow)
-            if not (reasked or confirmed):
-                out.append(call.hit_finding("question.unconfirmed", ans.utt, ans.hit,
-                                            f"客户对「{spec.title}」回答含糊,坐席未再次确认", item=item))
+        if ans.kind == "unclear" and not ans.reconfirmed:
+            out.append(call.hit_finding("question.unconfirmed", ans.utt, ans.hit,
+                                        f"客户对「{spec.title}」回答含糊,坐席未再次确认", item=item))
     return out
 
 

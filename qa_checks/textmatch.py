@@ -53,11 +53,15 @@ def _fuzz(syl: str) -> str:
 
 @cache
 def char_readings(ch: str, fuzzy: bool) -> frozenset[str]:
-    """Every toneless reading of one character (polyphones have several); the char itself if none."""
+    """The toneless main reading of a character of the text (the char itself if it has none).
+
+    Only the main reading: rare readings of common characters (是 can be read tí) would make
+    是我签的 sound like 替我签的. The phrase side is read in context, so 银行 is still yin hang.
+    """
     raw = pinyin_dict.get(ord(ch))
     if not raw:
         return frozenset((ch,))
-    readings = {r.translate(_TONE_MARKS) for r in raw.split(",")}
+    readings = {raw.split(",")[0].translate(_TONE_MARKS)}
     if fuzzy:
         readings = {_fuzz(r) for r in readings}
     return frozenset(readings)
@@ -67,7 +71,7 @@ def phrase_syllables(clean: str, fuzzy: bool) -> tuple[str, ...]:
     """The phrase's own reading, resolved in context by pypinyin (行 in 银行 is hang)."""
     syls = lazy_pinyin(clean, style=Style.NORMAL, errors=lambda s: list(s))
     if len(syls) != len(clean):  # a non-CJK char split oddly: fall back to per-char readings
-        syls = [sorted(char_readings(c, False))[0] for c in clean]
+        syls = [next(iter(char_readings(c, False))) for c in clean]
     syls = [s.replace("ü", "v") for s in syls]
     return tuple(_fuzz(s) if fuzzy else s for s in syls)
 

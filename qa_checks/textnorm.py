@@ -183,13 +183,18 @@ class NormText:
             e += 1
         return s, e
 
-    def is_question(self, i: int) -> bool:
-        """Whether the sentence holding clean index i is a question."""
+    def is_question(self, i: int, loose: bool = False) -> bool:
+        """Whether the sentence holding clean index i is a question.
+
+        `loose` also takes tag questions (收到合同了吧, 收到了没有), which are questions when the
+        agent checks an item, but statements when someone hedges (差不多一万五吧).
+        """
         sent = self.sentence_text(i)
-        return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent))
+        return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and bool(_TAG_QUESTION.search(sent)))
 
 
-_QUESTION_WORDS = re.compile(r"吗[,。!]?$|呢[,。!]?$|是否|是不是|有没有|对不对|好不好|可不可以|能不能|清楚吗|了解吗|什么|多少|几点|哪")
+_TAG_QUESTION = re.compile(r"[吧][,。!]?$|没有[,。!]?$|对吧|是吧")
+_QUESTION_WORDS = re.compile(r"[吗呢][,。!]?$|是否|是不是|有没有|对不对|好不好|可不可以|能不能|清楚吗|了解吗|什么|多少|几点|哪")
 
 
 @lru_cache(maxsize=65536)
