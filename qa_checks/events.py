@@ -78,7 +78,6 @@ def check_handling(call: AnalyzedCall) -> list[Finding]:
     if inconvenient:
         u, h = min(inconvenient, key=lambda x: x[0].seg.start)
         cust_next = [u, *call.next_turns(u.turn, "customer", 1)]
-        continues = any(call.find(c, lex.cue("customer_continues"), boundaries=False) for c in cust_next)
         gave_time = any(call.find(c, lex.cue("customer_gives_time"), boundaries=False) for c in cust_next)
         later_agent = [a for a in call.agent if a.seg.start >= u.seg.start]
         asked = any(call.find(a, lex.cue("appointment"), boundaries=False) for a in later_agent)
