@@ -47,6 +47,8 @@ def evaluate(set_dir: Path, verbose: bool = False) -> dict[str, object]:
             for it in items:
                 item_total += 1
                 item_hits += it in got
+            if verbose and set(items) != got:
+                print(f"{name}: {rule} items labelled {sorted(items)}, found {sorted(i for i in got if i)}")
         if found != expected:
             mistakes.append((name, sorted(found - expected), sorted(expected - found), result))
     rules = sorted(set(tp) | set(fp) | set(fn))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from callqa.model import Finding
 
 from .call import AnalyzedCall, Utterance
-from .textmatch import Hit
+from .textmatch import Hit, PhraseIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class QuestionAnalysis:
     early_end: tuple[float, str] | None = None  # when and why the call legitimately ended early
     answers: dict[str, Answer] = field(default_factory=dict)
     out_of_order: set[str] = field(default_factory=set)
-    merged: set[str] = field(default_factory=set)
+    merged: dict[int, list[str]] = field(default_factory=dict)  # agent turn -> items asked together
 
     @property
     def started_at(self) -> float | None:
@@ -257,7 +257,7 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     for turn in sorted({o.turn for o in ordered}):
         turn_items = list(dict.fromkeys(o.item for o in ordered if o.turn == turn))
         if len(turn_items) > 1:
-            qa.merged.update(turn_items[1:])
+            qa.merged[turn] = turn_items
 
     n_answer = int(call.lex.setting("questionnaire.answer_turns"))
     for item, occ in qa.first.items():
@@ -265,17 +265,28 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
             continue  # a "no" here is a third party, judged by the identity rules
         later = [o for o in ordered if o.item == item and o.turn > occ.turn]
         asked_turns = [occ.turn] + [o.turn for o in later]
+        # the customer's final answer stands: asked again after a hesitant reply, the last reply counts
         answer = Answer("none")
+        ack = call.lex.cue("answers.ack")
         for t in asked_turns:
-            replies = _replies(call, t, ordered, n_answer)
-            answer = classify_answer(call, replies, item)
-            if answer.kind != "none":
-                break
+            reply = classify_answer(call, _replies(call, t, ordered, n_answer), item)
+            if reply.kind == "none":
+                continue
+            if (answer.kind in ("negative", "unclear") and reply.kind == "positive" and reply.utt is not None
+                    and reply.hit is not None and _is_ack(ack, reply)):
+                continue
+            answer = reply
         if answer.kind == "unclear" and answer.utt is not None:
             answer = _reconfirm(call, answer, item)
         qa.answers[item] = answer
     call._questions = qa  # type: ignore[attr-defined]
     return qa
+
+
+def _is_ack(ack: PhraseIndex, reply: Answer) -> bool:
+    """Whether a positive reply rests on a bare acknowledgement (嗯, 行, 好的)."""
+    assert reply.utt is not None and reply.hit is not None
+    return any(h.span == reply.hit.span for h in ack.search(reply.utt.clean, False))
 
 
 def _reconfirm(call: AnalyzedCall, answer: Answer, item: str) -> Answer:
@@ -332,15 +343,16 @@ def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
         out.append(call.finding("question.order", u, a, b, u.norm.sentence_text(occ.start),
                                 f"「{lex.items[item].title}」在「{after_title}」之前提问,顺序与问卷不符", item=item))
 
-    for item in qa.merged:
-        occ = next(o for o in qa.occurrences if o.item == item and o.item in qa.items
-                   and any(p.item != item and p.turn == o.turn for p in qa.occurrences if p.item in qa.items))
-        same = list(dict.fromkeys(o.item for o in qa.occurrences if o.turn == occ.turn and o.item in qa.items))
-        turn_utts = call.turn_utterances(occ.turn)
+    for turn, same in qa.merged.items():
+        turn_utts = call.turn_utterances(turn)
         titles = "、".join(lex.items[i].title for i in same)
-        out.append(call.finding("question.merged", occ.utt, turn_utts[0].seg.start, turn_utts[-1].seg.end,
-                                "".join(t.seg.text for t in turn_utts),
-                                f"一次提问合并了多个问题({titles}),客户未逐一作答", item=item))
+        for k, item in enumerate(same):
+            f = call.finding("question.merged", turn_utts[0], turn_utts[0].seg.start, turn_utts[-1].seg.end,
+                             "".join(t.seg.text for t in turn_utts),
+                             f"一次提问合并了多个问题({titles}),客户未逐一作答", item=item)
+            if k:
+                f.weight = 0.0  # one merged question is one deduction; the other items are named for review
+            out.append(f)
 
     for item, ans in qa.answers.items():
         if ans.kind not in ("negative", "unclear") or ans.utt is None or ans.hit is None:
@@ -369,7 +381,7 @@ def checklist(call: AnalyzedCall) -> list[dict[str, object]]:
             "asked": occ is not None,
             "start": round(occ.time, 2) if occ else None,
             "out_of_order": item in qa.out_of_order,
-            "merged": item in qa.merged,
+            "merged": any(item in same for same in qa.merged.values()),
             "answer": ans.kind if ans else "none",
         })
     return rows

@@ -43,7 +43,8 @@ def test_merged_questions(lex):
     lines = drop(CLEAN, 9, 10)
     lines = replace(lines, 8, "请问您收到保险合同了吗?条款和产品说明书也都认真看过了吧?")
     f = findings(lex, make_call(lines), "question.merged")
-    assert f and f[0].item == "documents_read"
+    assert {x.item for x in f} == {"contract_received", "documents_read"}
+    assert sum(x.weight for x in f) == f[0].weight  # one merged question, one deduction
 
 
 def test_two_questions_with_answer_between_are_not_merged(rules_of):
