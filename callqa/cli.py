@@ -18,8 +18,9 @@ _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "i
 
 
 def _fmt_time(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
-    return f"{int(m):02d}:{s:04.1f}"
+    tenths = round(seconds * 10)
+    m, t = divmod(tenths, 600)
+    return f"{m:02d}:{t / 10:04.1f}"
 
 
 def render_result(console: Console, result: CallResult) -> None:
@@ -48,13 +49,13 @@ def render_result(console: Console, result: CallResult) -> None:
     for f in result.findings:
         rule = f.rule + (f" [{f.item}]" if f.item else "")
         sev = f.severity if f.kind == "violation" else f"{f.severity} alert"
-        table.add_row(
+        table.add_row(  # Text, not markup: evidence and item ids may hold [brackets]
             Text(sev, style=_SEVERITY_STYLE.get(f.severity, "")),
-            rule,
-            f"{_fmt_time(f.start)}–{_fmt_time(f.end)}",
-            f.speaker or "",
-            (f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence,
-            f.message,
+            Text(rule),
+            Text(f"{_fmt_time(f.start)}–{_fmt_time(f.end)}"),
+            Text(f.speaker or ""),
+            Text((f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence),
+            Text(f.message),
         )
     console.print(table)
     console.print()
@@ -79,24 +80,26 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
     """
     from qa_checks import LexiconError, check_call, load_lexicon
 
-    err = Console(stderr=True)
+    def error(message: str) -> None:  # plain lines on stderr: one per file, never wrapped
+        click.echo(f"callqa: error: {message}", err=True)
+
     try:
         lex = load_lexicon(lexicons)
     except LexiconError as exc:
-        err.print(f"[red]callqa: lexicon error:[/] {exc}")
+        error(f"lexicon: {exc}")
         sys.exit(2)
     out = Console(highlight=False, soft_wrap=False)
     n_ok = n_err = n_failed = 0
     for path, item in read_transcripts(paths):
         if isinstance(item, FileError):
             n_err += 1
-            err.print(f"[red]error:[/] {item}", highlight=False)
+            error(str(item))
             continue
         try:
             result = check_call(item, lex)
         except ValueError as exc:
             n_err += 1
-            err.print(f"[red]error:[/] {path}: {exc}", highlight=False)
+            error(f"{path}: {exc}")
             continue
         result.source = str(path)
         n_ok += 1
@@ -107,7 +110,7 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
             render_result(out, result)
     summary = f"{n_ok} calls scored, {n_failed} failed QA, {n_err} files with errors"
     if as_json:
-        err.print(summary, style="dim")
+        click.echo(summary, err=True)
     else:
         out.print(Text(summary, style="bold"))
     sys.exit(1 if n_err else 0)

@@ -33,7 +33,10 @@ def check_forbidden(call: AnalyzedCall) -> list[Finding]:
             if not hits:
                 continue
             exceptions = cat.exceptions.search(u.clean, check_boundaries=False)
+            taken: list[tuple[int, int]] = []  # 我保证 holds 保证: one finding for one place
             for h in hits:
+                if any(h.start < b and a < h.end for a, b in taken):
+                    continue
                 if (cat.rule, h.start) in seen or _excepted(h, exceptions) or call.reported(u, h):
                     continue
                 if cat.negatable and call.negated(u, h):
@@ -46,6 +49,7 @@ def check_forbidden(call: AnalyzedCall) -> list[Finding]:
                     if u.norm.sentence_of[h.start] in script:
                         continue
                 seen.add((cat.rule, h.start))
+                taken.append(h.span)
                 title = call.lex.rules[cat.rule].title
                 how = "(同音识别)" if h.homophone else ""
                 out.append(call.hit_finding(cat.rule, u, h, f"坐席使用了{title}「{u.excerpt(h.start, h.end)}」{how}"))

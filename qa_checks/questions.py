@@ -246,7 +246,8 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     for o in occurrences:
         if o.item in items and o.item not in qa.first:
             qa.first[o.item] = o
-    qa.early_end = find_early_end(call, qa)
+    if any(i not in qa.first for i in items):  # an early end matters only if something was left unasked
+        qa.early_end = find_early_end(call, qa)
 
     ordered = [o for o in occurrences if o.item in items]
     positions = [items.index(o.item) for o in ordered]
