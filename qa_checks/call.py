@@ -75,11 +75,12 @@ class AnalyzedCall:
 
     @cached_property
     def agent(self) -> list[Utterance]:
-        return [u for u in self.utterances if u.speaker == "agent"]
+        """The agent's utterances that hold words (an empty segment says nothing to check)."""
+        return [u for u in self.utterances if u.speaker == "agent" and u.clean]
 
     @cached_property
     def customer(self) -> list[Utterance]:
-        return [u for u in self.utterances if u.speaker == "customer"]
+        return [u for u in self.utterances if u.speaker == "customer" and u.clean]
 
     def turn_utterances(self, turn: int) -> list[Utterance]:
         return [u for u in self.utterances if u.turn == turn]

@@ -246,7 +246,9 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     for o in occurrences:
         if o.item in items and o.item not in qa.first:
             qa.first[o.item] = o
-    if any(i not in qa.first for i in items):  # an early end matters only if something was left unasked
+    if not any(u.clean for u in call.agent):
+        qa.early_end = (0.0, "通话中没有坐席语音")  # nothing was said: nothing was skipped
+    elif any(i not in qa.first for i in items):  # an early end matters only if something was left unasked
         qa.early_end = find_early_end(call, qa)
 
     ordered = [o for o in occurrences if o.item in items]

@@ -69,3 +69,13 @@ def test_closing_without_farewell(rules_of):
 def test_closing_with_blessing_instead_of_goodbye(rules_of):
     lines = replace(CLEAN, 22, "好的,谢谢您,祝您工作顺利。")
     assert "closing.standard" not in rules_of(make_call(lines))
+
+
+def test_empty_or_silent_calls_give_no_questionnaire_findings(lex):
+    from callqa.model import transcript_from_dict
+
+    for segs in ([], [{"speaker": "customer", "start": 0, "end": 1, "text": "喂?"}],
+                 [{"speaker": "agent", "start": 0, "end": 0.5, "text": "。"}]):
+        result = check_call(transcript_from_dict({"call_id": "e", "segments": segs}), lex)
+        assert not [f for f in result.findings if f.rule.startswith(("question.", "identity.", "opening."))]
+        assert result.metrics["early_end"] == "通话中没有坐席语音"
