@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 Speaker = Literal["agent", "customer"]
 SPEAKERS: tuple[str, ...] = ("agent", "customer")
-QUESTIONNAIRE_FIELD_TYPES = (str, list)
 
 
 class TranscriptError(ValueError):

@@ -85,12 +85,6 @@ class AnalyzedCall:
     def turn_utterances(self, turn: int) -> list[Utterance]:
         return [u for u in self.utterances if u.turn == turn]
 
-    def turn_speaker(self, turn: int) -> str | None:
-        for u in self.utterances:
-            if u.turn == turn:
-                return u.speaker
-        return None
-
     def next_turns(self, after_turn: int, speaker: str, count: int) -> list[Utterance]:
         """Utterances of the next `count` turns of `speaker` after `after_turn`."""
         turns: list[int] = []

@@ -8,7 +8,7 @@ PhraseIndex objects. It is the only place in qa_checks that touches the file sys
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,6 @@ class Lexicon:
     questionnaires: dict[str, Questionnaire]
     default_questionnaire: str
     detect_index: PhraseIndex  # tags: (questionnaire name, weight)
-    _cache: dict[str, Any] = field(default_factory=dict)
 
     def setting(self, path: str) -> Any:
         node: Any = self.settings

@@ -235,10 +235,6 @@ class PhraseIndex:
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
         return hits
 
-    def first(self, clean: str, check_boundaries: bool = True) -> Hit | None:
-        hits = self.search(clean, check_boundaries)
-        return hits[0] if hits else None
-
 
 def word_freq(word: str) -> int:
     """How common a word is in jieba's dictionary (0 when it is not a word)."""
