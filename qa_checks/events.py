@@ -17,14 +17,19 @@ _ALERTS = (
 )
 
 
-def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None) -> list[tuple[Utterance, Hit]]:
+def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None,
+                   hypothetical: bool = False) -> list[tuple[Utterance, Hit]]:
+    """Customer phrases of a cue list, not negated, not quoted, and (for intents) not hypothetical."""
     index = call.lex.cue(cue)
     ign = call.lex.cue(ignore) if ignore else None
+    ifs = call.lex.cue("hypothetical")
     out = []
     for u in call.customer:
         masked = [h.span for h in ign.search(u.clean, False)] if ign else []
         for h in call.find(u, index, negatable=True, boundaries=False):
             if any(a <= h.start < b for a, b in masked) or call.reported(u, h):
+                continue
+            if hypothetical and has_cue_before(u.clean, h.start, ifs, min(8, h.start)) is not None:
                 continue
             out.append((u, h))
     return out
@@ -33,7 +38,8 @@ def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None) -> l
 def check_alerts(call: AnalyzedCall) -> list[Finding]:
     out = []
     for rule, cue, message in _ALERTS:
-        hits = _customer_hits(call, cue, "complaint_ignore" if cue == "complaint" else None)
+        hits = _customer_hits(call, cue, "complaint_ignore" if cue == "complaint" else None,
+                              hypothetical=cue == "surrender")
         if hits:
             u, h = hits[0]
             more = f"(共{len(hits)}处)" if len(hits) > 1 else ""
@@ -73,14 +79,18 @@ def check_handling(call: AnalyzedCall) -> list[Finding]:
     inconvenient = [
         (u, h) for u, h in _customer_hits(call, "inconvenient.anywhere") + [
             (u, h) for u, h in _customer_hits(call, "inconvenient.early") if start is None or u.seg.start < start]
-        if has_cue_before(u.clean, h.start, past, min(6, h.start)) is None
+        if has_cue_before(u.clean, h.start, past, min(12, h.start)) is None
     ]
     if inconvenient:
         u, h = min(inconvenient, key=lambda x: x[0].seg.start)
         cust_next = [u, *call.next_turns(u.turn, "customer", 1)]
         gave_time = any(call.find(c, lex.cue("customer_gives_time"), boundaries=False) for c in cust_next)
         later_agent = [a for a in call.agent if a.seg.start >= u.seg.start]
-        asked = any(call.find(a, lex.cue("appointment"), boundaries=False) for a in later_agent)
+        asked = any(
+            any(a.norm.is_question(h.start, loose=True) for h in call.find(a, lex.cue("appointment.ask"), boundaries=False))
+            or call.find(a, lex.cue("appointment.propose_time"), boundaries=False)
+            for a in later_agent
+        )
         if not (gave_time or asked):
             end = later_agent[-1].seg.end if later_agent else u.seg.end
             out.append(call.finding("handling.no_appointment", later_agent[0] if later_agent else u, u.seg.start, end,

@@ -14,9 +14,13 @@ from .questions import detect_items
 from .textmatch import Hit
 
 
-def _script_sentences(call: AnalyzedCall, u: Utterance) -> set[int]:
-    """Sentence ids of this utterance that read a questionnaire item (the standard script)."""
-    return {u.norm.sentence_of[o.start] for o in detect_items(call, u)}
+def _script_spans(call: AnalyzedCall, u: Utterance) -> list[tuple[int, int]]:
+    """Where this utterance reads a questionnaire item: from the item's first word to its last.
+
+    退保可能会有损失 reads the surrender item with 可能 inside it; 犹豫期内…保证一分不少 mentions the
+    cooling-off item but the promise stands outside its words.
+    """
+    return [(o.start, o.end) for o in detect_items(call, u)]
 
 
 def _excepted(hit: Hit, exceptions: list[Hit]) -> bool:
@@ -26,7 +30,7 @@ def _excepted(hit: Hit, exceptions: list[Hit]) -> bool:
 def check_forbidden(call: AnalyzedCall) -> list[Finding]:
     out: list[Finding] = []
     for u in call.agent:
-        script: set[int] | None = None
+        script: list[tuple[int, int]] | None = None
         seen: set[tuple[str, int]] = set()
         for cat in call.lex.forbidden.values():
             hits = cat.index.search(u.clean)
@@ -45,8 +49,8 @@ def check_forbidden(call: AnalyzedCall) -> list[Finding]:
                     continue
                 if cat.script_exempt:
                     if script is None:
-                        script = _script_sentences(call, u)
-                    if u.norm.sentence_of[h.start] in script:
+                        script = _script_spans(call, u)
+                    if any(a <= h.start and h.end <= b for a, b in script):
                         continue
                 seen.add((cat.rule, h.start))
                 taken.append(h.span)

@@ -41,6 +41,7 @@ class Answer:
     utt: Utterance | None = None
     hit: Hit | None = None
     reconfirmed: bool = False  # the agent confirmed an unclear answer again (000 关于再次确认)
+    hedged: bool = False  # the customer was unsure (差不多吧, 记不清): the agent must confirm again
 
 
 @dataclass(slots=True)
@@ -187,24 +188,47 @@ def find_early_end(call: AnalyzedCall, qa: QuestionAnalysis) -> tuple[float, str
 
 
 def classify_answer(call: AnalyzedCall, utts: list[Utterance], item: str) -> Answer:
-    """Positive, negative or unclear: the first cue in the reply decides (收到了,就是发票还没收到 is yes)."""
+    """Positive, negative or unclear, read the way a QA reviewer reads a reply.
+
+    A bare 嗯/对/是 decides only when nothing clearer follows (嗯 好像听说过吧 is unclear; 买是我买的,
+    签名不是我签的 is negative). Otherwise the first clear word decides between yes and not-yes
+    (收到了,就是发票还没收到 is yes), and a not-yes with a negative word in it is negative. A hedging
+    adverb (大概, 可能) makes an answer unclear only when nothing clearer is said; the item's own words
+    repeated back (红利是不确定的 → 不确定) are not a hedge; a mis-selling complaint in reply to an
+    item makes it a problem case.
+    """
     lex = call.lex
     spec = lex.items[item]
     for u in utts:
         idioms = [h.span for h in lex.cue("answers.positive_idioms").search(u.clean, False)]
-        cues: list[tuple[Hit, str]] = []
-        for hits, kind in (
-            (spec.negative.search(u.clean, False), "negative"),
-            (lex.cue("answers.unclear").search(u.clean, False), "unclear"),
-            (lex.cue("answers.negative").search(u.clean), "negative"),
-        ):
-            cues += [(h, kind) for h in hits if not _overlaps(h.span, idioms)]
-        cues += [(h, "positive") for h in lex.cue("answers.positive").search(u.clean)]
-        cues += [(h, "positive") for h in lex.cue("answers.positive_idioms").search(u.clean, False)]
-        if cues:
-            # earliest cue first; at the same place the longer phrase (不清楚 over 清楚 is by position)
-            h, kind = min(cues, key=lambda c: (c[0].start, -(c[0].end - c[0].start)))
-            return Answer(kind, u, h)
+        own = [h.span for h in lex.item_index.search(u.clean, False) if h.tag[0] == item]  # type: ignore[index]
+        unclear = [h for h in lex.cue("answers.unclear").search(u.clean, False)
+                   if not _overlaps(h.span, idioms) and not _overlaps(h.span, own)]
+        hedges = [h for h in lex.cue("answers.hedge").search(u.clean) if not _overlaps(h.span, own)]
+        unsure = [h.span for h in unclear + hedges]
+        negative = [h for h in spec.negative.search(u.clean, False) + lex.cue("answers.negative").search(u.clean)
+                    if not _overlaps(h.span, idioms) and not _overlaps(h.span, unsure)]
+        negative += call.find(u, lex.cue("misleading_sale"), negatable=True, boundaries=False)
+        negative.sort(key=lambda h: h.start)
+        positive = lex.cue("answers.positive").search(u.clean) + lex.cue("answers.positive_idioms").search(u.clean, False)
+        weak = {h.span for h in lex.cue("answers.weak").search(u.clean)}
+        cues = [(h, "negative") for h in negative] + [(h, "unclear") for h in unclear] + [(h, "positive") for h in positive]
+        if not cues:
+            if hedges:
+                return Answer("unclear", u, hedges[0], hedged=True)
+            continue
+        cues.sort(key=lambda c: (c[0].start, -(c[0].end - c[0].start)))
+        clear = [c for c in cues if not (c[1] == "positive" and c[0].span in weak)]
+        if not clear and hedges:
+            return Answer("unclear", u, hedges[0], hedged=True)
+        h, kind = (clear or cues)[0]
+        if kind == "positive" and any(0 <= h.start - g.end <= 2 for g in hedges):
+            kind = "unclear"  # 应该是知道吧, 大概说了一下: the yes itself is hedged
+        if kind == "positive":
+            return Answer("positive", u, h)
+        if negative:
+            return Answer("negative", u, negative[0], hedged=bool(unclear))
+        return Answer("unclear", u, h, hedged=True)
     return Answer("none")
 
 
@@ -243,6 +267,9 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     names, source = choose_questionnaire(call, occurrences)
     items = call.lex.questionnaire_items(names)
     qa = QuestionAnalysis(names, source, items, occurrences)
+    if "identity" in items and not any(o.item == "identity" for o in occurrences):
+        occurrences = _identity_by_factor(call, occurrences)
+        qa.occurrences = occurrences
     for o in occurrences:
         if o.item in items and o.item not in qa.first:
             qa.first[o.item] = o
@@ -279,7 +306,7 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
                     and reply.hit is not None and _is_ack(ack, reply)):
                 continue
             answer = reply
-        if answer.kind == "unclear" and answer.utt is not None:
+        if answer.hedged and answer.utt is not None:
             answer = _reconfirm(call, answer, item)
         qa.answers[item] = answer
     call._questions = qa  # type: ignore[attr-defined]
@@ -293,21 +320,38 @@ def _is_ack(ack: PhraseIndex, reply: Answer) -> bool:
 
 
 def _reconfirm(call: AnalyzedCall, answer: Answer, item: str) -> Answer:
-    """After an unclear answer, did the agent confirm again, and what did the customer finally say?
+    """After an unsure answer, did the agent confirm again, and what did the customer finally say?
 
-    The customer's final word counts (a QA team labels the answer that stands): unclear, then a clear
-    yes on confirmation, is a yes.
+    Confirming is asking again, a confirmation phrase (跟您再确认一下, 对吧), or going over the item
+    once more without moving to another question (不是大概,是整整十五天). The customer's final word
+    counts: unsure, then a clear yes on confirmation, is a yes.
     """
     assert answer.utt is not None
     follow = call.next_turns(answer.utt.turn, "agent", 1)
-    reasked = any(o.item == item for f in follow for o in detect_items(call, f))
-    confirmed = any(call.find(f, call.lex.cue("reconfirm")) for f in follow)
-    if not (reasked or confirmed):
+    asked = [o.item for f in follow for o in detect_items(call, f)]
+    phrase = any(call.find(f, call.lex.cue("reconfirm")) for f in follow)
+    restated = any(h.tag[0] == item for f in follow for h in call.lex.item_index.search(f.clean, False))  # type: ignore[index]
+    moved_on = any(i != item for i in asked)
+    if not (item in asked or phrase or (restated and not moved_on)):
         return answer
     final = classify_answer(call, call.next_turns(follow[-1].turn, "customer", 1), item)
     if final.kind in ("positive", "negative"):
         return Answer(final.kind, final.utt, final.hit, reconfirmed=True)
-    return Answer(answer.kind, answer.utt, answer.hit, reconfirmed=True)
+    return Answer(answer.kind, answer.utt, answer.hit, reconfirmed=True, hedged=True)
+
+
+def _identity_by_factor(call: AnalyzedCall, occurrences: list[Occurrence]) -> list[Occurrence]:
+    """An agent who verifies with a birth date or ID digits (您出生日期是…对不对) has asked the identity item."""
+    start = min((o.time for o in occurrences if o.item != "identity"), default=None)
+    factor = call.lex.cue("identity.factor")
+    for u in call.agent:
+        if start is not None and u.seg.start >= start:
+            break
+        hits = factor.search(u.clean, False)
+        if hits:
+            found = Occurrence("identity", u, hits[0].start, hits[0].end, hits[0].end - hits[0].start)
+            return sorted([*occurrences, found], key=lambda o: (o.time, o.start))
+    return occurrences
 
 
 def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[Utterance]:
@@ -365,7 +409,7 @@ def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
             word = "否定" if ans.kind == "negative" else "模糊"
             out.append(call.hit_finding("question.negative_answer", ans.utt, ans.hit,
                                         f"客户对「{spec.title}」{word}回答,需作为问题件转办", item=item))
-        if ans.kind == "unclear" and not ans.reconfirmed:
+        if ans.hedged and not ans.reconfirmed:
             out.append(call.hit_finding("question.unconfirmed", ans.utt, ans.hit,
                                         f"客户对「{spec.title}」回答含糊,坐席未再次确认", item=item))
     return out

@@ -46,6 +46,7 @@ _PUNCT_MAP = str.maketrans(
     }
 )
 SENTENCE_END = set("。?!;\n")
+_SPACE_BREAK = re.compile(r"(?<=[\u4e00-\u9fff\w])[ \u3000\t]+(?=[\u4e00-\u9fff\w])")
 QUOTE = '"'
 
 
@@ -136,6 +137,9 @@ def canonical(text: str) -> str:
     text = _T2S.convert(text)
     text = unicodedata.normalize("NFKC", text).translate(_PUNCT_MAP).lower()
     text = _numbers_to_chinese(text)
+    # ASR systems often mark pauses with spaces instead of punctuation: a space between words is a
+    # clause break, so 请问现在方便吗 我们开始 still holds a question
+    text = _SPACE_BREAK.sub(",", text)
     return text.replace(" ", "").replace("\u3000", "").replace("\t", "")
 
 
@@ -193,8 +197,8 @@ class NormText:
         return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and bool(_TAG_QUESTION.search(sent)))
 
 
-_TAG_QUESTION = re.compile(r"[吧][,。!]?$|没有[,。!]?$|对吧|是吧")
-_QUESTION_WORDS = re.compile(r"[吗呢][,。!]?$|是否|是不是|有没有|对不对|好不好|可不可以|能不能|清楚吗|了解吗|什么|多少|几点|哪")
+_TAG_QUESTION = re.compile(r"吧(?=[,。!?;]|$)|没有(?=[,。!?;]|$)|对吧|是吧")
+_QUESTION_WORDS = re.compile(r"[吗呢](?=[,。!?;]|$)|是否|是不是|有没有|对不对|好不好|可不可以|能不能|清楚吗|了解吗|什么|多少|几点|哪")
 
 
 @lru_cache(maxsize=65536)
