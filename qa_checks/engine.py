@@ -5,7 +5,7 @@ from __future__ import annotations
 from callqa.model import CallResult, Finding, Transcript
 
 from .call import AnalyzedCall
-from .dynamics import check_interruption
+from .dynamics import check_dead_air, check_interruption, check_loud
 from .events import check_alerts, check_handling
 from .forbidden import check_filler, check_forbidden
 from .identity import check_identity
@@ -42,6 +42,10 @@ def check_call(transcript: Transcript, lexicon: Lexicon | None = None) -> CallRe
     findings += check_alerts(call)
     findings += check_handling(call)
     f, m = check_interruption(call)
+    findings += f
+    metrics.update(m)
+    findings += check_loud(call)
+    f, m = check_dead_air(call)
     findings += f
     metrics.update(m)
 

@@ -10,6 +10,7 @@ does not make every later item look out of place.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 from callqa.model import Finding
@@ -177,6 +178,9 @@ def find_early_end(call: AnalyzedCall, qa: QuestionAnalysis) -> tuple[float, str
         cont = call.next_turns(u.turn, "customer", 2)
         if not any(call.find(c, call.lex.cue("customer_continues")) for c in cont):
             return u.seg.start, "客户表示不方便接听"
+    rescheduled = _first_hit(call, call.agent, "early_end.agent_reschedule")
+    if rescheduled is not None:
+        return rescheduled[0].seg.start, "改约回访时间"
     refused = _first_hit(call, call.customer, "early_end.refuse", negatable=True)
     if refused is not None:
         return refused[0].seg.start, "客户拒绝回访或挂断"
@@ -285,7 +289,8 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     qa.out_of_order = {o.item for o in ordered} - in_run
 
     for turn in sorted({o.turn for o in ordered}):
-        turn_items = list(dict.fromkeys(o.item for o in ordered if o.turn == turn))
+        asked = [o for o in ordered if o.turn == turn and _is_asked(call, o, ordered)]
+        turn_items = list(dict.fromkeys(o.item for o in asked))
         if len(turn_items) > 1:
             qa.merged[turn] = turn_items
 
@@ -311,6 +316,36 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
         qa.answers[item] = answer
     call._questions = qa  # type: ignore[attr-defined]
     return qa
+
+
+_ASKING = re.compile(r"[吗呢?]|是否|有没有|是不是|对吧|是吧|对不对|了没|(没有?|吧)(?=[,。!?;]|$)")
+
+
+_SEVERAL = re.compile(r"(两|几|三|这些)(点|个|项|条|个问题)|以上(内容|几点|这些)?|都(清楚|了解|知道|明白)")
+
+
+def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) -> bool:
+    """Whether an item mention is put to the customer as a question, not only said.
+
+    The sentence is cut between the items it mentions; an item is asked when its part holds a question
+    (是否收到合同, 并且阅读了条款吗 asks both). A part without a question is a mention (是的,免责情形不在
+    保障范围内,另外犹豫期十五天您清楚这一点吗 asks only the second), unless a later question of the turn
+    asks about several points at once (犹豫期十五天…保费每年三千六…这两点您都清楚吧).
+    """
+    u = occ.utt
+    s, e = u.norm.sentence_span(occ.start)
+    same = sorted((o for o in ordered if o.utt is u and s <= o.start < e), key=lambda o: o.start)
+    i = same.index(occ)
+    lo = same[i - 1].end if i > 0 else s
+    if i + 1 < len(same):
+        text = u.norm.text[u.norm.pos[lo] : u.norm.pos[same[i + 1].start]]
+    else:  # the last item's part runs to the end of the sentence, punctuation included
+        text = u.norm.sentence_text(occ.start)[u.norm.pos[lo] - u.norm.pos[s] :]
+    if _ASKING.search(text):
+        return True
+    rest = u.norm.text[u.norm.pos[occ.end - 1] + 1 :] + "".join(
+        t.norm.text for t in call.turn_utterances(occ.turn) if t.index > u.index)
+    return bool(_SEVERAL.search(rest))
 
 
 def _is_ack(ack: PhraseIndex, reply: Answer) -> bool:

@@ -197,7 +197,7 @@ class NormText:
         return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and bool(_TAG_QUESTION.search(sent)))
 
 
-_TAG_QUESTION = re.compile(r"吧(?=[,。!?;]|$)|没有(?=[,。!?;]|$)|对吧|是吧")
+_TAG_QUESTION = re.compile(r"吧(?=[,。!?;]|$)|没有?(?=[,。!?;]|$)|对吧|是吧|对不对")
 _QUESTION_WORDS = re.compile(r"[吗呢](?=[,。!?;]|$)|是否|是不是|有没有|对不对|好不好|可不可以|能不能|清楚吗|了解吗|什么|多少|几点|哪")
 
 

@@ -73,3 +73,36 @@ def test_words_give_finding_times(lex):
     t = transcript_from_dict({"call_id": "w", "questionnaire": "traditional", "segments": segs})
     f = next(x for x in check_call(t, lex).findings if x.rule == "forbidden.vague")
     assert abs(f.start - (s["start"] + 1.5)) < 1e-6
+
+
+def test_loud_agent_stretch_from_audio_levels(lex):
+    segs = timed(CLEAN)
+    for s in segs:
+        s["loudness_db"] = -24.0 if s["speaker"] == "agent" else -26.0
+    shout = next(i for i, s in enumerate(segs) if "犹豫期" in s["text"])
+    segs[shout]["loudness_db"] = -12.0
+    t = transcript_from_dict({"call_id": "l", "questionnaire": "traditional", "segments": segs})
+    f = [x for x in check_call(t, lex).findings if x.rule == "dynamics.loud"]
+    assert f and f[0].start == segs[shout]["start"] and "12 dB" in f[0].message
+
+
+def test_even_levels_are_not_loud(lex):
+    segs = timed(CLEAN)
+    for i, s in enumerate(segs):
+        s["loudness_db"] = -24.0 + (i % 3)  # ordinary variation
+    t = transcript_from_dict({"call_id": "l", "questionnaire": "traditional", "segments": segs})
+    assert "dynamics.loud" not in {x.rule for x in check_call(t, lex).findings}
+
+
+def test_dead_air_from_audio_silences(lex):
+    t = transcript_from_dict({"call_id": "d", "questionnaire": "traditional", "segments": timed(CLEAN),
+                              "audio": {"silences": [[50.0, 61.5], [70.0, 73.0]]}})
+    result = check_call(t, lex)
+    f = [x for x in result.findings if x.rule == "dynamics.dead_air"]
+    assert [(x.start, x.end) for x in f] == [(50.0, 61.5)] and f[0].severity == "info"
+    assert result.metrics["longest_silence"] == 11.5
+
+
+def test_no_audio_no_audio_findings(rules_of):
+    rules = rules_of(make_call())
+    assert not {"dynamics.loud", "dynamics.dead_air"} & rules
