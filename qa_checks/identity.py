@@ -14,7 +14,7 @@ def third_party_turn(call: AnalyzedCall) -> Utterance | None:
     handover = call.lex.cue("identity.handover")
     for u in call.customer:
         if call.find(u, tp_index):
-            later = [c for c in call.customer if c.seg.start >= u.seg.start]
+            later = [c for c in call.customer if c.seg.start > u.seg.start]
             if any(call.find(c, handover) for c in later):
                 return None
             return u
@@ -32,7 +32,7 @@ def check_identity(call: AnalyzedCall) -> list[Finding]:
     started = qa.started_at
     # asking for the full ID number is the wrong way to verify (identity.sensitive_request), but it is
     # a second factor all the same
-    factors = [(u, h) for u in call.agent if started is None or u.seg.start < started
+    factors = [(u, h) for u in call.agent if started is None or u.seg.start <= started
                for idx in (factor, lex.cue("identity.sensitive")) for h in call.find(u, idx, boundaries=False)]
     end = call.transcript.duration
     questionnaire_started = started is not None

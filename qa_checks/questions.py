@@ -17,6 +17,7 @@ from callqa.model import Finding
 
 from .call import AnalyzedCall, Utterance
 from .textmatch import Hit, PhraseIndex
+from .textnorm import tag_question
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +58,16 @@ class QuestionAnalysis:
     out_of_order: set[str] = field(default_factory=set)
     merged: dict[int, list[str]] = field(default_factory=dict)  # agent turn -> items asked together
 
+    in_order: set[int] = field(default_factory=set)  # ids of the occurrences in the ordered run
+
     @property
     def started_at(self) -> float | None:
-        """Time of the first questionnaire item after identity: where the questionnaire proper starts."""
-        times = [o.time for o in self.occurrences if o.item in self.items and o.item != "identity"]
+        """Time of the first questionnaire item after identity: where the questionnaire proper starts.
+
+        Taken from the items asked in order, so a stray early mention does not move it.
+        """
+        times = [o.time for o in self.occurrences if o.item in self.items and o.item != "identity"
+                 and (not self.in_order or id(o) in self.in_order)]
         return min(times) if times else None
 
 
@@ -214,7 +221,8 @@ def classify_answer(call: AnalyzedCall, utts: list[Utterance], item: str) -> Ans
                     if not _overlaps(h.span, idioms) and not _overlaps(h.span, unsure)]
         negative += call.find(u, lex.cue("misleading_sale"), negatable=True, boundaries=False)
         negative.sort(key=lambda h: h.start)
-        positive = lex.cue("answers.positive").search(u.clean) + lex.cue("answers.positive_idioms").search(u.clean, False)
+        positive = (lex.cue("answers.positive").search(u.clean) + lex.cue("answers.regional").search(u.clean, False)
+                    + lex.cue("answers.positive_idioms").search(u.clean, False))
         weak = {h.span for h in lex.cue("answers.weak").search(u.clean)}
         cues = [(h, "negative") for h in negative] + [(h, "unclear") for h in unclear] + [(h, "positive") for h in positive]
         if not cues:
@@ -286,6 +294,7 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     positions = [items.index(o.item) for o in ordered]
     keep = _longest_ordered(positions)
     in_run = {ordered[i].item for i in keep}
+    qa.in_order = {id(ordered[i]) for i in keep}
     qa.out_of_order = {o.item for o in ordered} - in_run
 
     for turn in sorted({o.turn for o in ordered}):
@@ -318,7 +327,7 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     return qa
 
 
-_ASKING = re.compile(r"[吗呢?]|是否|有没有|是不是|对吧|是吧|对不对|了没|(没有?|吧)(?=[,。!?;]|$)")
+_ASKING = re.compile(r"[吗呢?]|是否|有没有|是不是|了没")
 
 
 _SEVERAL = re.compile(r"(两|几|三|这些)(点|个|项|条|个问题)|以上(内容|几点|这些)?|都(清楚|了解|知道|明白)")
@@ -341,7 +350,7 @@ def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) ->
         text = u.norm.text[u.norm.pos[lo] : u.norm.pos[same[i + 1].start]]
     else:  # the last item's part runs to the end of the sentence, punctuation included
         text = u.norm.sentence_text(occ.start)[u.norm.pos[lo] - u.norm.pos[s] :]
-    if _ASKING.search(text):
+    if _ASKING.search(text) or tag_question(text):
         return True
     rest = u.norm.text[u.norm.pos[occ.end - 1] + 1 :] + "".join(
         t.norm.text for t in call.turn_utterances(occ.turn) if t.index > u.index)

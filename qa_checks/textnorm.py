@@ -26,6 +26,7 @@ _BIG_UNITS = ("", "万", "亿", "万亿")
 _VALUE_UNITS = set("元块万千百亿岁天日个份期次月周倍人年号点分秒条项张家")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_DIGIT_GROUPS = re.compile(r"(?<=\d)[ \u3000-](?=\d)")
 _PUNCT_MAP = str.maketrans(
     {
         "、": ",",
@@ -120,6 +121,7 @@ def read_number(token: str, following: str) -> str:
 
 def _numbers_to_chinese(text: str) -> str:
     text = _THOUSANDS.sub("", text)
+    text = _DIGIT_GROUPS.sub("", text)  # 186 1234 5678 is one phone number, read digit by digit
     out = []
     last = 0
     for m in _NUMBER.finditer(text):
@@ -194,10 +196,22 @@ class NormText:
         agent checks an item, but statements when someone hedges (差不多一万五吧).
         """
         sent = self.sentence_text(i)
-        return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and bool(_TAG_QUESTION.search(sent)))
+        return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and tag_question(sent))
 
 
-_TAG_QUESTION = re.compile(r"吧(?=[,。!?;]|$)|没有?(?=[,。!?;]|$)|对吧|是吧|对不对")
+_TAG_QUESTION = re.compile(r"(吧|没有?)$|对吧|是吧|对不对")
+_HEDGE = re.compile(r"差不多|大概|可能|应该|估计|也许|或许")
+
+
+def tag_question(text: str) -> bool:
+    """A clause that checks something with the listener (收到合同了吧, 看过没有, 对吧).
+
+    A clause ending in 吧 that hedges (差不多下周吧) is a guess, not a question.
+    """
+    for clause in re.split(r"[,。!?;]", text):
+        if _TAG_QUESTION.search(clause) and not (clause.endswith("吧") and _HEDGE.search(clause)):
+            return True
+    return False
 _QUESTION_WORDS = re.compile(r"[吗呢](?=[,。!?;]|$)|是否|是不是|有没有|对不对|好不好|可不可以|能不能|清楚吗|了解吗|什么|多少|几点|哪")
 
 

@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from qa_accuracy import evaluate  # noqa: E402
 
-SETS = [p for p in (ROOT / "tests" / "labelled", ROOT / "tests" / "labelled_holdout") if (p / "labels.yaml").exists()]
+SETS = [p for p in sorted((ROOT / "tests").glob("labelled*")) if (p / "labels.yaml").exists()]
 
 
 @pytest.mark.parametrize("labelled", SETS, ids=[p.name for p in SETS])
