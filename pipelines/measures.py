@@ -1,0 +1,75 @@
+"""Stage 4: what the audio says beyond the words: loudness per utterance, silences, talk ratio.
+
+These feed the rules that need the audio (dynamics.loud, dynamics.dead_air); overlaps for
+dynamics.interruption come from the utterance times themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from .audio import SAMPLE_RATE, LoadedAudio
+
+FRAME = 800  # 50 ms frames
+HOP = 400
+
+
+@dataclass(frozen=True)
+class Measures:
+    silences: list[tuple[float, float]]  # both sides quiet, inside the call, longest first
+    noise_floor_dbfs: float
+    talk_ratio: float | None  # agent share of speaking time
+
+
+def rms_db(x: np.ndarray) -> np.ndarray:
+    rms = librosa.feature.rms(y=x, frame_length=FRAME, hop_length=HOP, center=True)[0]
+    return 20 * np.log10(np.maximum(rms, 1e-6))
+
+
+def segment_loudness(samples: np.ndarray, start: float, end: float) -> float | None:
+    """Loudness of one utterance (dBFS, RMS of its loudest half: pauses inside do not dilute it)."""
+    a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+    x = samples[a:b]
+    if x.size < FRAME:
+        return None
+    db = rms_db(x)
+    top = np.sort(db)[len(db) // 2 :]
+    return round(float(np.mean(top)), 1)
+
+
+def silences(audio: LoadedAudio, speech: list[tuple[float, float]], min_gap: float = 2.0) -> tuple[list[tuple[float, float]], float]:
+    """Stretches where nobody speaks, between the first and the last speech of the call.
+
+    Speech is both what the recogniser heard and what the signal shows above the noise floor, so a
+    cough or a hold tone is not dead air and an unrecognised mumble is not either.
+    """
+    levels = np.max(np.stack([rms_db(ch) for ch in audio.samples]), axis=0)
+    floor = float(np.percentile(levels, 10))
+    active = levels > floor + 15.0
+    times = librosa.frames_to_time(np.arange(len(levels)), sr=SAMPLE_RATE, hop_length=HOP)
+    for a, b in speech:
+        active[(times >= a) & (times <= b)] = True
+    if not active.any():
+        return [], floor
+    first, last = times[np.argmax(active)], times[len(active) - 1 - np.argmax(active[::-1])]
+    gaps = []
+    start = None
+    for t, on in zip(times, active, strict=True):
+        if not on and first < t < last:
+            start = t if start is None else start
+        elif start is not None:
+            if t - start >= min_gap:
+                gaps.append((round(float(start), 2), round(float(t), 2)))
+            start = None
+    gaps.sort(key=lambda g: g[0] - g[1])
+    return gaps, round(floor, 1)
+
+
+def measure(audio: LoadedAudio, agent_time: float, customer_time: float,
+            speech: list[tuple[float, float]]) -> Measures:
+    gaps, floor = silences(audio, speech)
+    total = agent_time + customer_time
+    return Measures(gaps, floor, round(agent_time / total, 3) if total > 0 else None)

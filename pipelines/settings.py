@@ -1,0 +1,77 @@
+"""Settings of the speech pipeline: models, decoding, limits, concurrency.
+
+Every field can be set from the environment (CALLQA_<FIELD>, upper case) or the command line. The
+fingerprint of the settings that change results is part of every cache key, so changing the model or
+the beam size re-does the work and changing the concurrency does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = Path(os.environ.get("CALLQA_MODELS", ROOT / "models"))
+
+ASR_LEXICON = ROOT / "lexicons" / "asr.yaml"
+
+
+def asr_lexicon() -> dict[str, object]:
+    """The recogniser's prompt, hotwords and hallucination list (lexicons/asr.yaml)."""
+    import yaml
+
+    with ASR_LEXICON.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+# fields that do not change a call's result, so they stay out of the cache keys
+_NOT_IN_FINGERPRINT = {"concurrency", "cpu_threads", "max_duration_s", "min_duration_s"}
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    # speech recognition (faster-whisper); a hub name such as "large-v3" works where a hub is reachable
+    whisper_model: str = str(MODELS_DIR / "whisper-base-ct2")
+    device: str = "cpu"
+    compute_type: str = "int8"
+    beam_size: int = 5
+    cpu_threads: int = 0  # 0: CTranslate2 decides
+    language: str = "zh"
+    vad_filter: bool = True
+    initial_prompt: str = field(default_factory=lambda: str(asr_lexicon().get("initial_prompt", "")))
+    hotwords: str = field(default_factory=lambda: str(asr_lexicon().get("hotwords", "")))
+    # speaker diarisation of mono recordings (pyannote.audio pipeline config, loaded from disk)
+    diarization_config: str = str(MODELS_DIR / "pyannote" / "config.yaml")
+    num_speakers: int = 2
+    # recordings outside these limits are rejected with a clear error
+    min_duration_s: float = 1.0
+    max_duration_s: float = 4 * 3600.0
+    silence_dbfs: float = -55.0  # a recording whose loudest second is below this is silent
+    # calls processed at once
+    concurrency: int = 1
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> PipelineSettings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"CALLQA_{f.name.upper()}")
+            if raw is None or f.name == "extra":
+                continue
+            default = getattr(cls(), f.name, None)
+            if isinstance(default, bool):
+                values[f.name] = raw.lower() in ("1", "true", "yes", "on")
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]
+
+    def fingerprint(self) -> str:
+        relevant = {k: v for k, v in asdict(self).items() if k not in _NOT_IN_FINGERPRINT}
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

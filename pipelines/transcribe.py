@@ -1,0 +1,171 @@
+"""Stage 3: speech to text with faster-whisper, one pass per speaker track, words kept.
+
+Settings choose the model (a local CTranslate2 folder, or a hub name where a hub is reachable), the
+device, compute type and beam. Whisper base writes traditional characters about half the time and
+invents subtitle credits on silence: output is converted to simplified and filtered.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import opencc
+
+from .settings import PipelineSettings, asr_lexicon
+from .speakers import to_call_time
+
+_T2S = opencc.OpenCC("t2s")
+_MODEL_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Utterance:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float
+    no_speech_prob: float
+
+
+@lru_cache(maxsize=2)
+def _load(model: str, device: str, compute_type: str, cpu_threads: int):
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+
+
+def whisper_model(settings: PipelineSettings):
+    """One model per process: loading takes seconds and hundreds of MB."""
+    with _MODEL_LOCK:
+        return _load(settings.whisper_model, settings.device, settings.compute_type, settings.cpu_threads)
+
+
+@lru_cache(maxsize=1)
+def _filters() -> tuple[tuple[str, ...], float, float, float]:
+    lex = asr_lexicon()
+    return (
+        tuple(str(h) for h in lex.get("hallucinations", [])),
+        float(lex.get("no_speech_prob_above", 0.6)),
+        float(lex.get("avg_logprob_below", -1.0)),
+        float(lex.get("compression_ratio_above", 2.4)),
+    )
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\s,.!?，。！？、:：]", "", text).lower()
+
+
+_REPEAT = re.compile(r"(.{1,8}?)\1{3,}")  # a phrase said four or more times running: a decoding loop
+
+
+def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float, compression_ratio: float) -> bool:
+    phrases, nsp, alp, cr = _filters()
+    bare = _bare(text)
+    if not bare:
+        return True
+    if any((b := _bare(p)) and b in bare and len(b) >= len(bare) * 0.5 for p in phrases):
+        return True
+    if compression_ratio > cr:
+        return True
+    return no_speech_prob > nsp and avg_logprob < alp
+
+
+def collapse_repeats(text: str) -> str:
+    return _REPEAT.sub(r"\1", text)
+
+
+def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], settings: PipelineSettings) -> Iterator[Utterance]:
+    """Utterances of one track in call time (lazily, as faster-whisper decodes)."""
+    if samples.size == 0 or not offsets:
+        return
+    model = whisper_model(settings)
+    segments, _ = model.transcribe(
+        samples,
+        language=settings.language,
+        beam_size=settings.beam_size,
+        word_timestamps=True,
+        vad_filter=settings.vad_filter,
+        initial_prompt=settings.initial_prompt or None,
+        hotwords=settings.hotwords or None,
+        condition_on_previous_text=False,  # a loop in one window must not seed the next
+    )
+    for seg in segments:
+        if is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob, seg.compression_ratio):
+            continue
+        words = []
+        for w in seg.words or []:
+            if not w.word.strip():
+                continue
+            piece = piece_of(w.start, offsets)
+            a, b, orig = offsets[piece]
+            # a word is in one turn: its end cannot run into the next turn across the joining silence
+            start = orig + min(max(w.start - a, 0.0), b - a)
+            end = orig + min(max(w.end - a, 0.0), b - a)
+            words.append((Word(_T2S.convert(w.word).strip(), round(start, 3), round(max(end, start), 3),
+                               round(float(w.probability), 3)), piece))
+        if not words:
+            text = collapse_repeats(_T2S.convert(seg.text).strip())
+            if text and not echoes_prompt(text, settings):
+                a, b = to_call_time(seg.start, offsets), to_call_time(seg.end, offsets)
+                yield Utterance(round(a, 3), round(max(a, b), 3), text, (), round(float(seg.avg_logprob), 3),
+                                round(float(seg.no_speech_prob), 3))
+            continue
+        # one utterance per stretch of speech: split where a diarised turn ends (the joined audio hides
+        # the other speaker's time) or at a long pause, so durations stay speaking time
+        runs: list[list[Word]] = [[]]
+        for i, (w, piece) in enumerate(words):
+            if runs[-1] and (piece != words[i - 1][1] or w.start - runs[-1][-1].end > MAX_PAUSE_S):
+                runs.append([])
+            runs[-1].append(w)
+        for run in runs:
+            utt = _utterance(run, seg)
+            # a "word" shorter than any syllable is a timing artefact, not speech
+            if utt.end - utt.start >= MIN_UTTERANCE_S and not echoes_prompt(utt.text, settings):
+                yield utt
+
+
+MAX_PAUSE_S = 1.5
+MIN_UTTERANCE_S = 0.15
+
+
+def piece_of(t: float, offsets: list[tuple[float, float, float]]) -> int:
+    for i, (_a, b, _) in enumerate(offsets):
+        if t < b + 0.25:
+            return i
+    return len(offsets) - 1
+
+
+def echoes_prompt(text: str, settings: PipelineSettings) -> bool:
+    """Whisper repeats its own prompt on unclear audio (产品说明书责任免除 out of a cough, 亲笔 out of 清楚).
+
+    Text made only of prompt terms, or a short piece of one, is dropped.
+    """
+    terms = sorted(set(settings.hotwords.split()) | set(re.split(r"[、。,，]", settings.initial_prompt)), key=len, reverse=True)
+    bare = _bare(text)
+    if 0 < len(bare) <= 4 and any(bare in t and bare != t for t in terms if t):
+        return True
+    rest = bare
+    for term in terms:
+        if term:
+            rest = rest.replace(term, "")
+    return not rest
+
+
+def _utterance(words: list[Word], seg) -> Utterance:
+    text = collapse_repeats("".join(w.word for w in words))
+    return Utterance(words[0].start, max(words[-1].end, words[0].start), text, tuple(words),
+                     round(float(seg.avg_logprob), 3), round(float(seg.no_speech_prob), 3))

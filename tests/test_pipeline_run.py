@@ -1,0 +1,150 @@
+"""The whole speech pipeline on real fixture recordings, with the real models on CPU.
+
+Slow by nature (Whisper base and pyannote on two 75–80 s calls, about a minute): the flow runs once for
+the module and every test reads what it wrote.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "audio_fixtures"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from pipeline_quality import role_attribution  # noqa: E402
+
+MODELS_READY = (ROOT / "models" / "whisper-base-ct2" / "model.bin").exists() and (ROOT / "models" / "pyannote" / "config.yaml").exists()
+pytestmark = pytest.mark.skipif(not MODELS_READY, reason="models not fetched: run setup.sh")
+
+STEREO = "stereo_agent_right_issues.flac"
+MONO = "mono_clean.wav"
+
+
+@pytest.fixture(scope="module")
+def run_once(tmp_path_factory):
+    from prefect.testing.utilities import prefect_test_harness
+
+    from pipelines.flow import run
+    from pipelines.settings import PipelineSettings
+
+    recordings = tmp_path_factory.mktemp("recordings")
+    for name in (STEREO, MONO):
+        shutil.copy(FIXTURES / name, recordings / name)
+    (recordings / "manifest.csv").write_text(
+        f"file,call_id,agent_id,team,started_at\n{STEREO},C-STEREO,A017,T3,2026-11-16T10:32:00+08:00\n", encoding="utf-8")
+    (recordings / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + os.urandom(256))
+    out = tmp_path_factory.mktemp("out")
+    settings = PipelineSettings.from_env()
+    with prefect_test_harness():
+        first = run([str(recordings)], str(out), settings)
+        second = run([str(recordings)], str(out), settings)
+    return out, first, second
+
+
+def load(out: Path, kind: str, call_id: str) -> dict:
+    return json.loads((out / kind / f"{call_id}.json").read_text(encoding="utf-8"))
+
+
+def test_every_call_scored_and_the_broken_one_reported(run_once):
+    out, first, _ = run_once
+    status = {Path(o.path).name: o for o in first.outcomes}
+    assert status[STEREO].status == "scored" and status[MONO].status == "scored"
+    assert status["broken.wav"].status == "failed" and "cannot decode" in status["broken.wav"].error
+    report = json.loads((out / "runs" / f"{first.run_id}.json").read_text(encoding="utf-8"))
+    assert report["counts"] == {"scored": 2, "skipped": 0, "failed": 1}
+
+
+def test_transcript_follows_the_contract_with_words_and_audio(run_once):
+    from callqa.model import transcript_from_dict
+
+    out, _, _ = run_once
+    data = load(out, "transcripts", "C-STEREO")
+    t = transcript_from_dict(data)  # parses as the contract says
+    assert t.agent_id == "A017" and t.team == "T3" and t.started_at.startswith("2026-11-16")
+    assert {s.speaker for s in t.segments} == {"agent", "customer"}
+    assert all(s.words for s in t.segments) and all(s.loudness_db is not None for s in t.segments if s.duration > 0.5)
+    assert data["audio"]["separation"] == "stereo" and data["audio"]["sample_rate"] == 8000
+
+
+def test_agent_found_from_what_is_said_not_the_channel(run_once):
+    out, _, _ = run_once
+    truth = json.loads((FIXTURES / STEREO.replace(".flac", ".truth.json")).read_text(encoding="utf-8"))
+    data = load(out, "transcripts", "C-STEREO")
+    roles = data["audio"]["roles"]
+    assert truth["channels"]["agent"] == 1 and roles["agent"] == "channel_1" and roles["confidence"] > 0.6
+    right, total = role_attribution(data["segments"], truth["segments"])
+    assert total > 40 and right / total >= 0.98
+
+
+def test_mono_call_is_diarised_and_attributed(run_once):
+    out, _, _ = run_once
+    truth = json.loads((FIXTURES / "mono_clean.truth.json").read_text(encoding="utf-8"))
+    data = load(out, "transcripts", "mono_clean")
+    assert data["audio"]["separation"] == "diarization"
+    right, total = role_attribution(data["segments"], truth["segments"])
+    assert total > 30 and right / total >= 0.75
+
+
+def test_audio_rules_find_what_was_planted(run_once):
+    out, _, _ = run_once
+    result = load(out, "results", "C-STEREO")
+    rules = {f["rule"] for f in result["findings"]}
+    assert {"dynamics.dead_air", "dynamics.interruption"} <= rules
+    dead = next(f for f in result["findings"] if f["rule"] == "dynamics.dead_air")
+    truth = json.loads((FIXTURES / STEREO.replace(".flac", ".truth.json")).read_text(encoding="utf-8"))
+    gaps = [(a["end"], b["start"]) for a, b in zip(truth["segments"], truth["segments"][1:], strict=False)]
+    longest = max(gaps, key=lambda g: g[1] - g[0])
+    assert abs(dead["start"] - longest[0]) < 1.5 and abs(dead["end"] - longest[1]) < 1.5
+    assert result["pipeline"]["separation"] == "stereo" and len(result["pipeline"]["audio_sha256"]) == 64
+
+
+def test_tables_hold_each_call_once_and_a_rerun_does_no_work(run_once):
+    import polars as pl
+
+    from pipelines.store import ResultStore
+
+    out, _, second = run_once
+    assert {o.status for o in second.outcomes if not o.path.endswith("broken.wav")} == {"skipped"}
+    store = ResultStore(out)
+    calls = store.scan("calls").collect()
+    assert sorted(calls["call_id"].to_list()) == ["C-STEREO", "mono_clean"]
+    findings = store.scan("findings").collect()
+    n = sum(len(load(out, "results", c)["findings"]) for c in ("C-STEREO", "mono_clean"))
+    assert findings.height == n and findings.filter(pl.col("rule") == "dynamics.dead_air").height >= 1
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_killed_run_finishes_on_restart_with_each_call_once(tmp_path):
+    recordings = tmp_path / "rec"
+    recordings.mkdir()
+    for name in ("stereo_clean.wav", STEREO):
+        shutil.copy(FIXTURES / name, recordings / name)
+    out = tmp_path / "out"
+    cmd = [str(Path(sys.executable).parent / "callqa"), "run", str(recordings), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 400
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "results").exists() and list((out / "results").glob("*.json")):
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # pull the plug mid-batch
+    proc.wait()
+    done_before = {p.stem for p in (out / "results").glob("*.json")}
+    assert len(done_before) >= 1
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    from pipelines.store import ResultStore
+
+    calls = ResultStore(out).scan("calls").collect()
+    assert sorted(calls["call_id"].to_list()) == ["stereo_agent_right_issues", "stereo_clean"]
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".tmp-")]
+    for call_id in calls["call_id"]:
+        json.loads((out / "results" / f"{call_id}.json").read_text(encoding="utf-8"))  # whole, never half

@@ -1,0 +1,163 @@
+"""Pipeline stages that need no model: validation, metadata, storage, roles, time mapping, filters."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipelines.audio import SAMPLE_RATE, AudioError, load_audio
+from pipelines.manifest import ManifestError, call_meta, from_filename, read_manifest
+from pipelines.roles import assign_roles
+from pipelines.settings import PipelineSettings
+from pipelines.speakers import Track, is_dual_mono, to_call_time, track_audio
+from pipelines.store import ResultStore, latest_calls, write_json_atomic
+from pipelines.transcribe import collapse_repeats, echoes_prompt, is_hallucination
+from qa_checks import load_lexicon
+
+SETTINGS = PipelineSettings()
+
+
+def tone(seconds, rate=8000, channels=1, level=0.3):
+    t = np.arange(int(seconds * rate)) / rate
+    x = (level * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    return np.stack([x * (1 - 0.5 * c) for c in range(channels)], axis=1) if channels > 1 else x
+
+
+def test_stereo_8k_is_resampled_and_channels_kept(tmp_path):
+    p = tmp_path / "call.wav"
+    sf.write(p, tone(2.0, channels=2), 8000)
+    audio = load_audio(p, SETTINGS)
+    assert audio.samples.shape == (2, 2 * SAMPLE_RATE)
+    assert audio.info.sample_rate == 8000 and audio.info.channels == 2 and len(audio.info.sha256) == 64
+
+
+def test_compressed_formats_decode(tmp_path):
+    for name, kwargs in (("call.flac", {}), ("call.ogg", {"format": "OGG", "subtype": "VORBIS"}),
+                         ("call.mp3", {"format": "MP3", "subtype": "MPEG_LAYER_III"})):
+        p = tmp_path / name
+        sf.write(p, tone(2.0, rate=16000), 16000, **kwargs)
+        assert abs(load_audio(p, SETTINGS).info.duration - 2.0) < 0.1, name
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.write_bytes(b""), "file is empty"),
+    (lambda p: p.write_bytes(os.urandom(4096)), "cannot decode"),
+    (lambda p: sf.write(p, np.zeros(8000 * 3, dtype=np.float32), 8000), "silent"),
+    (lambda p: sf.write(p, tone(0.3), 8000), "too short"),
+])
+def test_bad_recordings_get_a_clear_reason(tmp_path, make, message):
+    p = tmp_path / "bad.wav"
+    make(p)
+    with pytest.raises(AudioError, match=message):
+        load_audio(p, SETTINGS)
+
+
+def test_too_long_is_refused(tmp_path):
+    p = tmp_path / "long.wav"
+    sf.write(p, tone(3.0), 8000)
+    with pytest.raises(AudioError, match="too long"):
+        load_audio(p, PipelineSettings(max_duration_s=2.0))
+
+
+def test_truncated_wav_is_flagged(tmp_path):
+    p = tmp_path / "cut.wav"
+    sf.write(p, tone(4.0), 8000)
+    p.write_bytes(p.read_bytes()[: 44 + 8000 * 2 * 2])  # header still says 4 s; 2 s of data remain
+    audio = load_audio(p, SETTINGS)
+    assert any("truncated" in w for w in audio.info.warnings)
+
+
+def test_not_audio_by_type(tmp_path):
+    p = tmp_path / "notes.txt"
+    p.write_text("hello")
+    with pytest.raises(AudioError, match="not an audio file type"):
+        load_audio(p, SETTINGS)
+
+
+def test_manifest_csv_and_filename_pattern(tmp_path):
+    (tmp_path / "manifest.csv").write_text(
+        "file,call_id,agent_id,team,started_at,questionnaire\n"
+        "a.wav,C-1,A017,T3,2026-11-16T10:32:00+08:00,participating+universal\n", encoding="utf-8")
+    manifest = read_manifest(tmp_path)
+    meta = call_meta(tmp_path / "a.wav", manifest)
+    assert (meta.call_id, meta.agent_id, meta.team, meta.questionnaire) == ("C-1", "A017", "T3", ["participating", "universal"])
+    named = from_filename(tmp_path / "20261116T103200_A021_0042.wav")
+    assert (named.agent_id, named.started_at, named.call_id) == ("A021", "2026-11-16T10:32:00", "20261116T103200_A021_0042")
+    assert from_filename(tmp_path / "whatever.mp3").call_id == "whatever"
+
+
+def test_manifest_json_and_errors(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps([{"file": "b.wav", "agent_id": "A1"}]), encoding="utf-8")
+    assert read_manifest(tmp_path)["b.wav"].call_id == "b"
+    (tmp_path / "manifest.json").write_text(json.dumps([{"agent_id": "A1"}]), encoding="utf-8")
+    with pytest.raises(ManifestError, match="no 'file'"):
+        read_manifest(tmp_path)
+
+
+def result(call_id, run_id, score=90.0):
+    return {"call_id": call_id, "questionnaire": "traditional", "score": score, "passed": True,
+            "dimensions": {"compliance": 100.0, "professionalism": 90.0, "customer_experience": 100.0},
+            "findings": [{"rule": "forbidden.vague", "kind": "violation", "severity": "minor", "dimension": "professionalism",
+                          "speaker": "agent", "start": 1.0, "end": 2.0, "evidence": "大概", "message": "m", "weight": 4.0}],
+            "metrics": {"duration": 60.0}, "pipeline": {"run_id": run_id, "audio_sha256": "x", "settings": "s"}}
+
+
+def test_tables_hold_each_scoring_once(tmp_path):
+    store = ResultStore(tmp_path)
+    store.save_call("C-1", {"call_id": "C-1", "segments": []}, result("C-1", "r1"))
+    assert store.sync_tables("r1") == 1
+    assert store.sync_tables("r1") == 0  # nothing new: nothing added
+    store.save_call("C-2", {"call_id": "C-2", "segments": []}, result("C-2", "r2"))
+    store.save_call("C-1", {"call_id": "C-1", "segments": []}, result("C-1", "r2", score=70.0))  # re-scored
+    assert store.sync_tables("r2") == 2
+    calls = latest_calls(store.scan("calls")).collect().sort("call_id")
+    assert calls["call_id"].to_list() == ["C-1", "C-2"] and calls["score"].to_list() == [70.0, 90.0]
+    assert store.scan("findings").collect().height == 3
+    assert store.done("C-1", "x", "s") and not store.done("C-1", "y", "s")
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path):
+    store = ResultStore(tmp_path)
+    (tmp_path / "results" / ".C-9.json.abc.tmp").write_text("{half")
+    (tmp_path / "tables" / ".tmp-r9-abc").mkdir()
+    ResultStore(tmp_path)
+    assert not list((tmp_path / "results").glob(".*")) and not list((tmp_path / "tables").glob(".tmp-*"))
+    write_json_atomic(tmp_path / "results" / "C-3.json", {"ok": 1})
+    assert json.loads((tmp_path / "results" / "C-3.json").read_text()) == {"ok": 1}
+    assert store.scan("calls").collect().height == 0
+
+
+def test_roles_from_what_is_said():
+    lex = load_lexicon()
+    roles = assign_roles({
+        "channel_0": ["嗯,是我。", "收到了。", "清楚。"],
+        "channel_1": ["您好,我是平安人寿回访专员李娜,工号二三一四,今天给您做个电话回访,请问您是王先生吗?",
+                      "请问您收到保险合同了吗?", "好的,谢谢您,再见。"],
+    }, lex)
+    assert roles.agent == "channel_1" and roles.confidence > 0.9 and roles.method == "text"
+    guess = assign_roles({"a": ["嗯"], "b": ["哦 行"]}, lex)
+    assert guess.confidence == 0.5 and guess.method == "most_speech"
+
+
+def test_diarised_turns_map_back_to_call_time():
+    from pipelines.audio import AudioInfo, LoadedAudio
+
+    mono = np.arange(10 * SAMPLE_RATE, dtype=np.float32)
+    audio = LoadedAudio(AudioInfo("x", "h", "wav", 16000, 1, 10.0, 0.0, 0.0), mono[None, :])
+    samples, offsets = track_audio(audio, Track("S1", None, ((1.0, 2.0), (5.0, 6.5))), gap=0.5)
+    assert len(samples) == int((1.0 + 0.5 + 1.5 + 0.5) * SAMPLE_RATE)
+    assert to_call_time(0.5, offsets) == pytest.approx(1.5)
+    assert to_call_time(1.6, offsets) == pytest.approx(5.1)
+    assert is_dual_mono(np.stack([mono, mono])) and not is_dual_mono(np.stack([mono, -mono * 0.2 + 3]))
+
+
+def test_recogniser_output_filters():
+    assert is_hallucination("字幕由Amara.org社区提供", 0.1, -0.2, 1.2)
+    assert is_hallucination("请问您收到合同了吗", 0.1, -0.2, 3.0)  # repetition loops compress too well
+    assert not is_hallucination("请问您收到合同了吗", 0.1, -0.2, 1.3)
+    assert collapse_repeats("好的好的好的好的好的") == "好的"
+    prompted = PipelineSettings(initial_prompt="以下是保险回访录音。犹豫期、亲笔签名。", hotwords="产品说明书 责任免除")
+    assert echoes_prompt("产品说明书 责任免除", prompted) and echoes_prompt("亲笔", prompted)
+    assert not echoes_prompt("请问您看过产品说明书吗", prompted) and not echoes_prompt("亲笔", SETTINGS)
