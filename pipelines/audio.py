@@ -140,8 +140,11 @@ def _resample(x: np.ndarray, rate: int) -> np.ndarray:
     return librosa.resample(x, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq").astype(np.float32)
 
 
-def load_audio(path: str | Path, settings: PipelineSettings) -> LoadedAudio:
-    """Decode and validate; raises AudioError with a reason a QA team can act on."""
+def load_audio(path: str | Path, settings: PipelineSettings, sha256: str | None = None) -> LoadedAudio:
+    """Decode and validate; raises AudioError with a reason a QA team can act on.
+
+    `sha256` is the file's content hash when the caller has it already (it is the cache key).
+    """
     p = Path(path)
     if not p.is_file():
         raise AudioError("file not found")
@@ -178,7 +181,7 @@ def load_audio(path: str | Path, settings: PipelineSettings) -> LoadedAudio:
     if clipped > 0.001:
         warnings.append(f"clipping: {clipped:.1%} of samples at full scale")
     info = AudioInfo(
-        path=str(p), sha256=file_sha256(p), format=fmt, sample_rate=int(rate), channels=int(data.shape[0]),
+        path=str(p), sha256=sha256 or file_sha256(p), format=fmt, sample_rate=int(rate), channels=int(data.shape[0]),
         duration=round(duration, 3), peak_dbfs=round(peak, 1), clipped_fraction=round(clipped, 5),
         warnings=tuple(warnings),
     )

@@ -85,8 +85,8 @@ def _cache_key(stage: str) -> Callable[[Any, dict[str, Any]], str]:
 # ---- stages as tasks ------------------------------------------------------------------------------
 @task(name="load", retries=2, retry_delay_seconds=1, persist_result=False,
       retry_condition_fn=lambda t, r, s: not isinstance(s.result(raise_on_failure=False), AudioError))
-def load_task(path: str, settings: PipelineSettings) -> LoadedAudio:
-    return load_audio(path, settings)
+def load_task(path: str, settings: PipelineSettings, sha256: str) -> LoadedAudio:
+    return load_audio(path, settings, sha256)
 
 
 @task(name="speakers", retries=1, cache_key_fn=_cache_key("speakers"), persist_result=True)
@@ -132,7 +132,7 @@ def call_task(path: str, meta: CallMeta, out: str, settings: PipelineSettings, l
         sha = file_sha256(Path(path))
         if store.done(meta.call_id, sha, settings.fingerprint()):
             return CallOutcome(path, meta.call_id, "skipped", seconds=time.perf_counter() - t0)
-        audio = load_task(path, settings)
+        audio = load_task(path, settings, sha)
         separation = speakers_task(audio, settings)
         utterances = transcribe_task(audio, separation, settings)
         transcript = assemble_task(meta, audio, separation, utterances, lexicons)

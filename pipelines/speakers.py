@@ -17,9 +17,6 @@ import numpy as np
 from .audio import SAMPLE_RATE, LoadedAudio
 from .settings import PipelineSettings
 
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")  # pyannote 4 sends telemetry unless told not to
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models load from disk; never reach for a hub
-
 
 @dataclass(frozen=True)
 class Track:
