@@ -77,10 +77,28 @@ def fetch_whisper(dest: Path = MODELS_DIR / "whisper-base-ct2") -> Path:
     return dest
 
 
+# The diarisation's sliding-window step, a tunable of the pipeline. 0.5 (half the 10 s window) makes
+# mono calls about 20% faster end to end, but on the fixtures it attributed fewer agent characters
+# (84% against 91%): the default stays pyannote's own 0.1.
+SEGMENTATION_STEP = 0.1
+
+
+def tune_config(config: Path, step: float = SEGMENTATION_STEP) -> None:
+    """Write the diarisation's sliding-window step into the pipeline config (a tunable)."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    params = data.setdefault("pipeline", {}).setdefault("params", {})
+    if params.get("segmentation_step") != step:
+        params["segmentation_step"] = step
+        config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
 def prepare_pyannote(source: Path = SHARED_PYANNOTE, dest: Path = MODELS_DIR / "pyannote") -> Path:
     """Copy the diarisation models and re-point the CAM++ checkpoint at pipelines.campplus."""
     target = dest / "embedding-campplus" / "pytorch_model.bin"
     if (dest / "config.yaml").exists() and target.exists():
+        tune_config(dest / "config.yaml")
         return dest
     if not (source / "config.yaml").exists():
         raise ModelError(f"pyannote models not found in {source}")
@@ -96,6 +114,7 @@ def prepare_pyannote(source: Path = SHARED_PYANNOTE, dest: Path = MODELS_DIR / "
                       str(staging / "embedding-campplus" / "pytorch_model.bin"))
     for p in staging.rglob("*"):
         p.chmod(0o755 if p.is_dir() else 0o644)
+    tune_config(staging / "config.yaml")
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     return dest
