@@ -35,6 +35,18 @@ def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None,
     return out
 
 
+def _raised_voice(call: AnalyzedCall) -> list[tuple[Utterance, Hit]]:
+    """Customer utterances well above the customer's own usual level (from the audio pipeline)."""
+    levels = [u.seg.loudness_db for u in call.customer if u.seg.loudness_db is not None]
+    if len(levels) < 3:
+        return []
+    baseline = sorted(levels)[len(levels) // 2]
+    above = float(call.lex.setting("dynamics.loud_db_above_baseline"))
+    min_s = float(call.lex.setting("dynamics.loud_min_seconds"))
+    return [(u, Hit(0, len(u.clean), "raised voice", "loudness")) for u in call.customer
+            if u.seg.loudness_db is not None and u.seg.loudness_db - baseline >= above and u.seg.duration >= min_s]
+
+
 def check_alerts(call: AnalyzedCall) -> list[Finding]:
     out = []
     for rule, cue, message in _ALERTS:
@@ -52,7 +64,8 @@ def check_handling(call: AnalyzedCall) -> list[Finding]:
     out: list[Finding] = []
     soothing = lex.cue("soothing")
     n = int(lex.setting("handling.soothing_turns"))
-    agitated = _customer_hits(call, "agitation") + _customer_hits(call, "complaint", "complaint_ignore")
+    agitated = (_customer_hits(call, "agitation") + _customer_hits(call, "complaint", "complaint_ignore")
+                + _raised_voice(call))
     agitated_turns = sorted({u.turn for u, _ in agitated})
     handled_until = -1
     for turn in agitated_turns:

@@ -91,3 +91,20 @@ def test_customer_gives_the_time(rules_of):
 def test_customer_later_busy_reading_is_not_inconvenience(rules_of):
     lines = replace(CLEAN, 11, "都看过了,就是没时间细看。")
     assert "handling.no_appointment" not in rules_of(make_call(lines))
+
+
+def test_a_raised_customer_voice_needs_soothing(rules_of):
+    from callbuilder import timed
+
+    from callqa.model import transcript_from_dict
+
+    lines = list(CLEAN)
+    lines[17] = ("customer", "每年八千?这跟当初讲的根本就不是一回事,你们怎么能这样做生意呢。")
+    segs = timed(lines)
+    for s in segs:
+        s["loudness_db"] = -25.0
+    segs[17]["loudness_db"] = -12.0  # shouted, with no angry word a lexicon would know
+    t = transcript_from_dict({"call_id": "v", "questionnaire": "traditional", "segments": segs})
+    assert "handling.no_soothing" in rules_of(t)
+    segs[17]["loudness_db"] = -24.0
+    assert "handling.no_soothing" not in rules_of(transcript_from_dict({"call_id": "v", "questionnaire": "traditional", "segments": segs}))
