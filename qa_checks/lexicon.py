@@ -206,7 +206,10 @@ def _load(d: Path) -> Lexicon:
     def index(phrases: list[str], tag: object = None, pinyin: bool = True) -> PhraseIndex:
         idx = PhraseIndex(mode=mode if pinyin else PinyinMode.OFF, pinyin_min_chars=min_chars,
                           homophone_max_word_freq=max_freq, scanner=scanner)
-        idx.extend(phrases, tag)
+        try:
+            idx.extend(phrases, tag)
+        except ValueError as exc:
+            raise LexiconError(f"{d}: {tag}: {exc}") from None
         return idx
 
     cue_lists: dict[str, list[str]] = {}

@@ -196,7 +196,10 @@ class PhraseIndex:
     def add(self, pattern: str, tag: object) -> None:
         self._size += 1
         if pattern.startswith("re:"):
-            self._regex.append((re.compile(pattern[3:]), pattern, tag))
+            try:
+                self._regex.append((re.compile(pattern[3:]), pattern, tag))
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
             return
         clean = normalize(pattern).clean
         if not clean:

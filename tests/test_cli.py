@@ -92,3 +92,13 @@ def test_broken_lexicon_is_reported(tmp_path):
     write_call(tmp_path / "c.json", "C-1")
     result = CliRunner().invoke(main, ["check", str(tmp_path / "c.json"), "--lexicons", str(lex)])
     assert result.exit_code == 2 and "forbidden.nonsense: not a rule id" in result.stderr
+
+
+def test_bad_pattern_in_a_lexicon_is_named(tmp_path):
+    lex = tmp_path / "lex"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "lexicons", lex)
+    cues = (lex / "cues.yaml").read_text(encoding="utf-8")
+    (lex / "cues.yaml").write_text(cues.replace("thanks: [谢谢,", 'thanks: ["re:([谢", 谢谢,', 1), encoding="utf-8")
+    write_call(tmp_path / "c.json", "C-1")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "c.json"), "--lexicons", str(lex)])
+    assert result.exit_code == 2 and "thanks: bad regular expression" in result.stderr
