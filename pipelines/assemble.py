@@ -25,38 +25,43 @@ MIN_TURN_GAP_S = 0.2
 
 
 def refine_times(utterances: dict[str, list[Utterance]], audio: LoadedAudio, separation: Separation) -> dict[str, list[Utterance]]:
-    """Snap utterance edges to where the channel's energy says speech starts and stops.
+    """Snap utterance edges to where the signal says this speaker's speech starts and stops.
 
-    Recogniser word times drift by half a second or more; on a channel of its own the signal itself
-    shows when the speaker started, which is what overlap (interruption) and rate measures need.
+    Recogniser word times drift by half a second or more. On a channel of its own the signal shows
+    when the speaker started; in a mono mix, the same holds inside the speaker's diarised turns. Both
+    overlap (interruption) and speaking-rate measures need those edges.
     """
     tracks = {t.label: t for t in separation.tracks}
+    mono_db: np.ndarray | None = None
     out: dict[str, list[Utterance]] = {}
     for label, utts in utterances.items():
         track = tracks[label]
-        if track.channel is None:
-            out[label] = utts
-            continue
-        db = rms_db(audio.samples[track.channel])
+        if track.channel is not None:
+            db = rms_db(audio.samples[track.channel])
+        else:
+            mono_db = rms_db(audio.mono) if mono_db is None else mono_db
+            db = mono_db
         floor = float(np.percentile(db, 10))
         active = db > floor + 15.0
         times = np.arange(len(db)) * HOP / SAMPLE_RATE
-        fixed = []
-        for u in utts:
-            window = (times >= u.start - 0.5) & (times <= u.end + 0.5) & active
-            if not window.any():
-                fixed.append(u)
-                continue
-            idx = np.flatnonzero(window)
-            start = float(times[idx[0]])
-            end = float(times[idx[-1]]) + HOP / SAMPLE_RATE
-            # only tighten towards the words, never stretch over a neighbour's speech
-            start = min(max(start, u.start - 0.5), u.start + 1.0)
-            end = max(min(end, u.end + 0.5), u.end - 1.0)
-            fixed.append(Utterance(round(start, 3), round(max(end, start), 3), u.text, u.words, u.avg_logprob,
-                                   u.no_speech_prob))
-        out[label] = fixed
+        if track.channel is None:  # only this speaker's turns count as their speech
+            own = np.zeros(len(times), dtype=bool)
+            for a, b in track.turns:
+                own |= (times >= a) & (times <= b)
+            active &= own
+        out[label] = [_snap(u, times, active) for u in utts]
     return out
+
+
+def _snap(u: Utterance, times: np.ndarray, active: np.ndarray) -> Utterance:
+    window = (times >= u.start - 0.5) & (times <= u.end + 0.5) & active
+    if not window.any():
+        return u
+    idx = np.flatnonzero(window)
+    # only move towards the signal's edges, at most a little: never stretch over a neighbour's speech
+    start = min(max(float(times[idx[0]]), u.start - 0.5), u.start + 1.0)
+    end = max(min(float(times[idx[-1]]) + HOP / SAMPLE_RATE, u.end + 0.5), u.end - 1.0)
+    return Utterance(round(start, 3), round(max(end, start), 3), u.text, u.words, u.avg_logprob, u.no_speech_prob)
 
 
 def split_at_other_speech(utterances: dict[str, list[Utterance]]) -> dict[str, list[Utterance]]:
