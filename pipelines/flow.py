@@ -170,6 +170,7 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = RunReport(run_id, datetime.now(UTC).isoformat(), asdict(settings))
     store = ResultStore(out)
+    store.clean_leftovers()
     recordings = find_recordings(paths)
     manifests: dict[Path, dict[str, CallMeta]] = {}
     submitted = []

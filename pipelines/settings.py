@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ MODELS_DIR = Path(os.environ.get("CALLQA_MODELS", ROOT / "models"))
 ASR_LEXICON = ROOT / "lexicons" / "asr.yaml"
 
 
+@lru_cache(maxsize=1)
 def asr_lexicon() -> dict[str, object]:
     """The recogniser's prompt, hotwords and hallucination list (lexicons/asr.yaml)."""
     import yaml
@@ -56,11 +58,12 @@ class PipelineSettings:
     @classmethod
     def from_env(cls, **overrides: object) -> PipelineSettings:
         values: dict[str, object] = {}
+        defaults = cls()
         for f in fields(cls):
             raw = os.environ.get(f"CALLQA_{f.name.upper()}")
             if raw is None or f.name == "extra":
                 continue
-            default = getattr(cls(), f.name, None)
+            default = getattr(defaults, f.name, None)
             if isinstance(default, bool):
                 values[f.name] = raw.lower() in ("1", "true", "yes", "on")
             elif isinstance(default, int):

@@ -67,10 +67,10 @@ class ResultStore:
         self.root = Path(root)
         for sub in ("transcripts", "results", "tables", "runs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        self._clean_leftovers()
 
-    def _clean_leftovers(self) -> None:
-        """Temporary files of a killed run are never read; remove them."""
+    def clean_leftovers(self) -> None:
+        """Remove the temporary files of a killed run (never read). Call once, before a run starts:
+        during a run they are the files other calls are writing."""
         for tmp in self.root.glob("*/.*.tmp"):
             tmp.unlink(missing_ok=True)
         for tmp in (self.root / "tables").glob(".tmp-*"):

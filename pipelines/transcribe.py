@@ -149,19 +149,27 @@ def piece_of(t: float, offsets: list[tuple[float, float, float]]) -> int:
     return len(offsets) - 1
 
 
+@lru_cache(maxsize=8)
+def _prompt_terms(prompt: str, hotwords: str) -> tuple[str, ...]:
+    """The prompt's phrases and the hotwords, longest first (computed once per setting)."""
+    terms = set(hotwords.split()) | set(re.split(r"[、。,，]", prompt))
+    return tuple(sorted((t for t in terms if t), key=len, reverse=True))
+
+
 def echoes_prompt(text: str, settings: PipelineSettings) -> bool:
     """Whisper repeats its own prompt on unclear audio (产品说明书责任免除 out of a cough, 亲笔 out of 清楚).
 
     Text made only of prompt terms, or a short piece of one, is dropped.
     """
-    terms = sorted(set(settings.hotwords.split()) | set(re.split(r"[、。,，]", settings.initial_prompt)), key=len, reverse=True)
+    terms = _prompt_terms(settings.initial_prompt, settings.hotwords)
     bare = _bare(text)
-    if 0 < len(bare) <= 4 and any(bare in t and bare != t for t in terms if t):
+    if not terms:
+        return False
+    if 0 < len(bare) <= 4 and any(bare in t and bare != t for t in terms):
         return True
     rest = bare
     for term in terms:
-        if term:
-            rest = rest.replace(term, "")
+        rest = rest.replace(term, "")
     return not rest
 
 

@@ -6,6 +6,7 @@ from callqa.model import Finding
 
 from .call import AnalyzedCall, Utterance
 from .questions import analyze_questions
+from .textmatch import Hit
 
 
 def third_party_turn(call: AnalyzedCall) -> Utterance | None:
@@ -21,19 +22,25 @@ def third_party_turn(call: AnalyzedCall) -> Utterance | None:
     return None
 
 
+def factor_hits(call: AnalyzedCall, until: float | None) -> list[tuple[Utterance, Hit]]:
+    """Second-factor checks by the agent (birth date, ID digits, phone on file, policy facts) up to `until`.
+
+    Only before the questionnaire proper: the phone number checked at the end (contact_check) is not
+    identity verification. Asking for the full ID number is the wrong way to verify
+    (identity.sensitive_request), but it is a second factor all the same.
+    """
+    indexes = (call.lex.cue("identity.factor"), call.lex.cue("identity.sensitive"))
+    return [(u, h) for u in call.agent if until is None or u.seg.start <= until
+            for idx in indexes for h in call.find(u, idx, boundaries=False)]
+
+
 def check_identity(call: AnalyzedCall) -> list[Finding]:
     lex = call.lex
     qa = analyze_questions(call)
     out: list[Finding] = []
-    factor = lex.cue("identity.factor")
     confirmed = [o for o in qa.occurrences if o.item == "identity"]
-    # a second factor verifies identity only before the questionnaire proper; the phone number
-    # checked at the end (contact_check) is not identity verification
     started = qa.started_at
-    # asking for the full ID number is the wrong way to verify (identity.sensitive_request), but it is
-    # a second factor all the same
-    factors = [(u, h) for u in call.agent if started is None or u.seg.start <= started
-               for idx in (factor, lex.cue("identity.sensitive")) for h in call.find(u, idx, boundaries=False)]
+    factors = factor_hits(call, started)
     end = call.transcript.duration
     questionnaire_started = started is not None
 
@@ -47,13 +54,9 @@ def check_identity(call: AnalyzedCall) -> list[Finding]:
                 "identity.third_party", tp, tp.seg.start, o.utt.seg.end, tp.seg.text,
                 f"接听人表示不是投保人本人,坐席仍继续回访(「{lex.items[o.item].title}」)"))
     # with a third party on the line, missing or weak verification is not the finding
-    if tp is not None:
-        pass
-    elif not confirmed and not factors:
-        if questionnaire_started:
-            out.append(call.finding("identity.missing", None, 0.0, end, "",
-                                    "全程未核实接听人是否为投保人本人"))
-    elif not factors and questionnaire_started:
+    if tp is None and questionnaire_started and not confirmed and not factors:
+        out.append(call.finding("identity.missing", None, 0.0, end, "", "全程未核实接听人是否为投保人本人"))
+    elif tp is None and questionnaire_started and not factors:
         u = confirmed[0].utt
         out.append(call.finding("identity.weak", u, u.seg.start, u.seg.end, u.seg.text,
                                 "仅核对了姓名,未用出生日期、证件号后四位、投保手机号或保单信息交叉验证"))

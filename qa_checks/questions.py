@@ -386,16 +386,15 @@ def _reconfirm(call: AnalyzedCall, answer: Answer, item: str) -> Answer:
 
 def _identity_by_factor(call: AnalyzedCall, occurrences: list[Occurrence]) -> list[Occurrence]:
     """An agent who verifies with a birth date or ID digits (您出生日期是…对不对) has asked the identity item."""
+    from .identity import factor_hits  # identity owns the second-factor cues
+
     start = min((o.time for o in occurrences if o.item != "identity"), default=None)
-    factor = call.lex.cue("identity.factor")
-    for u in call.agent:
-        if start is not None and u.seg.start >= start:
-            break
-        hits = factor.search(u.clean, False)
-        if hits:
-            found = Occurrence("identity", u, hits[0].start, hits[0].end, hits[0].end - hits[0].start)
-            return sorted([*occurrences, found], key=lambda o: (o.time, o.start))
-    return occurrences
+    hits = factor_hits(call, start)
+    if not hits:
+        return occurrences
+    u, h = hits[0]
+    found = Occurrence("identity", u, h.start, h.end, h.end - h.start)
+    return sorted([*occurrences, found], key=lambda o: (o.time, o.start))
 
 
 def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[Utterance]:
