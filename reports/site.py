@@ -1,0 +1,70 @@
+"""The review site on disk: the queue page, one review page per call, and the queue's exports.
+
+Pages refer to recordings by a path relative to the page, so the folder opens straight from disk (as
+long as the recordings stay where they were scored) and can be copied to any static file server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from pipelines.store import safe_name
+from qa_checks.lexicon import Lexicon, load_lexicon
+
+from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
+from .review import build_view, load_call, render_review
+from .tables import Tables
+
+
+@dataclass
+class SiteReport:
+    dest: Path
+    pages: int = 0
+    errors: list[str] = field(default_factory=list)
+    missing_audio: list[str] = field(default_factory=list)
+
+
+def page_name(call_id: str) -> str:
+    return f"{safe_name(call_id)}.html"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def relative_url(target: Path, start: Path) -> str:
+    return quote(Path(os.path.relpath(target, start)).as_posix())
+
+
+def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None = None) -> SiteReport:
+    """Write `dest` (default OUT/review): index.html, queue.csv, queue.xlsx and calls/<call>.html."""
+    out_dir = Path(out_dir)
+    dest = Path(dest) if dest else out_dir / "review"
+    tables = Tables(out_dir)
+    lex = lexicon or load_lexicon(None)
+    report = SiteReport(dest)
+    frame = queue_frame(tables)
+    pages = dest / "calls"
+    for call_id, recording in frame.select("call_id", "recording").iter_rows():
+        try:
+            result, transcript = load_call(out_dir, call_id)
+            audio = tables.recording_path(recording)
+            if audio is None:
+                report.missing_audio.append(f"{call_id}: recording not found ({recording})")
+            src = relative_url(audio, pages) if audio else None
+            html = render_review(build_view(result, transcript, lex, src), queue_href="../index.html", server=False)
+            write_text_atomic(pages / page_name(call_id), html)
+            report.pages += 1
+        except Exception as exc:  # one broken call must not stop the site
+            report.errors.append(f"{call_id}: {type(exc).__name__}: {exc}")
+    write_text_atomic(dest / "index.html",
+                      render_queue(frame, lambda cid: "calls/" + quote(page_name(cid)), server=False))
+    write_queue_csv(frame, dest / "queue.csv")
+    write_queue_xlsx(frame, dest / "queue.xlsx")
+    return report

@@ -1,0 +1,135 @@
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("queue-data").textContent);
+  const form = document.getElementById("filters");
+  const server = form.dataset.server === "true";
+  const body = document.querySelector("#queue tbody");
+  const MAX_ROWS = 500;  // the table shows the worst 500; exports hold every match
+  const SEV = { critical: "严重", major: "重要", minor: "一般", info: "提示" };
+  const fields = ["rule", "severity", "agent", "team", "questionnaire", "from", "to"];
+  const input = {};
+  fields.forEach(function (f) { input[f] = document.getElementById("f-" + f); });
+
+  function current() {
+    const f = {};
+    fields.forEach(function (k) { f[k] = input[k].value; });
+    return f;
+  }
+
+  function ruleMatches(rule, wanted) {
+    return rule === wanted || rule.indexOf(wanted.replace(/\.$/, "") + ".") === 0;
+  }
+
+  // the same meaning as reports.tables.Filters: rule and severity must hold for one finding
+  function matches(c, f) {
+    if (f.agent && c.agent !== f.agent) return false;
+    if (f.team && c.team !== f.team) return false;
+    if (f.questionnaire && c.q.split("+").indexOf(f.questionnaire) < 0) return false;
+    if (f.from && (!c.date || c.date < f.from)) return false;
+    if (f.to && (!c.date || c.date > f.to)) return false;
+    if (f.rule || f.severity) {
+      return c.hits.some(function (h) {
+        return (!f.rule || ruleMatches(h[0], f.rule)) && (!f.severity || h[1] === f.severity);
+      });
+    }
+    return true;
+  }
+
+  function cell(text, cls) {
+    const td = document.createElement("td");
+    if (cls) td.className = cls;
+    td.textContent = text === null || text === undefined ? "—" : String(text);
+    return td;
+  }
+
+  function row(c) {
+    const tr = document.createElement("tr");
+    tr.dataset.call = c.id;
+    const link = document.createElement("a");
+    link.href = c.href;
+    link.textContent = c.id;
+    const first = document.createElement("td");
+    first.appendChild(link);
+    tr.appendChild(first);
+    tr.appendChild(cell(c.date));
+    tr.appendChild(cell(c.agent));
+    tr.appendChild(cell(c.team));
+    tr.appendChild(cell(c.q));
+    tr.appendChild(cell(c.score === null ? null : Math.round(c.score), "num"));
+    const verdict = document.createElement("td");
+    const badge = document.createElement("span");
+    badge.className = "badge " + (c.passed ? "pass" : "fail");
+    badge.textContent = c.passed ? "合格" : "不合格";
+    verdict.appendChild(badge);
+    tr.appendChild(verdict);
+    [c.crit, c.major, c.minor, c.alerts].forEach(function (n) { tr.appendChild(cell(n, "num")); });
+    tr.appendChild(cell(c.rate === null ? null : Math.round(c.rate), "num"));
+    const rules = document.createElement("td");
+    const seen = {};
+    c.hits.forEach(function (h) {
+      if (seen[h[0]]) return;
+      seen[h[0]] = true;
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.title = SEV[h[1]] || h[1];
+      chip.textContent = h[0];
+      rules.appendChild(chip);
+    });
+    tr.appendChild(rules);
+    if (server) tr.appendChild(cell(c.reviewed ? "已复核 " + c.reviewed + " 项" : "—"));
+    return tr;
+  }
+
+  let shown = [];
+  function apply() {
+    const f = current();
+    shown = data.calls.filter(function (c) { return matches(c, f); });
+    body.replaceChildren.apply(body, shown.slice(0, MAX_ROWS).map(row));
+    const sum = function (k) { return shown.reduce(function (a, c) { return a + (c[k] || 0); }, 0); };
+    document.getElementById("n-shown").textContent = shown.length;
+    document.getElementById("n-total").textContent = data.calls.length;
+    document.getElementById("n-failed").textContent = shown.filter(function (c) { return !c.passed; }).length;
+    document.getElementById("n-critical").textContent = sum("crit");
+    document.getElementById("n-major").textContent = sum("major");
+    document.getElementById("n-minor").textContent = sum("minor");
+    document.getElementById("n-alerts").textContent = sum("alerts");
+    document.getElementById("n-capped").textContent =
+      shown.length > MAX_ROWS ? "（表中显示最差的 " + MAX_ROWS + " 通，导出包含全部）" : "";
+    const query = new URLSearchParams();
+    fields.forEach(function (k) { if (f[k]) query.set(k, f[k]); });
+    const q = query.toString();
+    history.replaceState(null, "", q ? "#" + q : location.pathname + location.search);
+    if (server) document.getElementById("export-xlsx").href = "export.xlsx" + (q ? "?" + q : "");
+  }
+
+  function exportCsv() {
+    const head = ["通话", "日期", "坐席", "班组", "问卷", "得分", "合格", "严重", "重要", "一般", "预警", "坐席语速", "触发规则"];
+    const esc = function (v) {
+      const s = v === null || v === undefined ? "" : String(v);
+      return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    };
+    const lines = [head.join(",")].concat(shown.map(function (c) {
+      const rules = Array.from(new Set(c.hits.map(function (h) { return h[0]; }))).join("; ");
+      return [c.id, c.date, c.agent, c.team, c.q, c.score, c.passed ? "是" : "否", c.crit, c.major, c.minor,
+              c.alerts, c.rate, rules].map(esc).join(",");
+    }));
+    const blob = new Blob(["\ufeff" + lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "callqa-queue.csv";
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+  }
+
+  // filters survive a reload and a trip to a review page and back (kept in the address)
+  const saved = new URLSearchParams(location.hash.slice(1));
+  fields.forEach(function (k) { if (saved.get(k)) input[k].value = saved.get(k); });
+  fields.forEach(function (k) { input[k].addEventListener("change", apply); });
+  document.getElementById("reset").addEventListener("click", function () {
+    fields.forEach(function (k) { input[k].value = ""; });
+    apply();
+  });
+  document.getElementById("export-csv").addEventListener("click", exportCsv);
+  apply();
+})();

@@ -1,0 +1,259 @@
+"""The queue and review pages in a real headless browser, from disk and from the review server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import urllib.request
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from browser import console_errors, require_browser, start_browser, wait_for
+from reportdata import FIXTURES, build_output, fixture_transcript, manifest
+
+from pipelines.assemble import score_transcript
+from pipelines.store import ResultStore
+from qa_checks.lexicon import load_lexicon
+from reports.queue import queue_frame
+from reports.reviews import ReviewStore
+from reports.server import make_server, serve_in_thread
+from reports.site import build_site
+from reports.tables import Filters, Tables
+
+# a customer reads out personal numbers; none of them may reach a page
+PII_LINES = [
+    ("agent", "请您核对一下身份证号码和手机号码。"),
+    ("customer", "身份证是110101199003077718，手机13812345678。"),
+    ("customer", "银行卡号6222 0212 3456 7890，尾号幺三五七。"),
+    ("customer", "身份证后四位是三二一五。"),
+]
+PII = ["110101199003077718", "13812345678", "6222 0212 3456 7890", "6222021234567890", "幺三五七", "三二一五",
+       "1990030777", "12345678"]
+_RUN = re.compile(r"[0-9零〇一二三四五六七八九幺两](?:[ -]?[0-9零〇一二三四五六七八九幺两]){3,}")
+
+
+def add_pii_call(out: Path) -> str:
+    row = manifest()["stereo_clean.wav"]
+    transcript = fixture_transcript(FIXTURES / "stereo_clean.truth.json", dict(row, call_id="pii_call"))
+    t = transcript["segments"][-1]["end"]
+    for i, (speaker, text) in enumerate(PII_LINES):
+        transcript["segments"].append({"speaker": speaker, "start": t + 1 + 3 * i, "end": t + 3 + 3 * i, "text": text})
+    meta = {"run_id": "20261122T000001-pii", "separation": "truth", "role_confidence": 1.0}
+    result = score_transcript(transcript, load_lexicon(None), meta)
+    store = ResultStore(out)
+    store.save_call("pii_call", transcript, result)
+    store.sync_tables("20261122T000001-pii")
+    return "pii_call"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = build_output(tmp_path_factory.mktemp("out"))
+    add_pii_call(out)
+    report = build_site(out)
+    assert report.errors == [] and report.missing_audio == []
+    return out, report.dest
+
+
+@pytest.fixture(scope="module")
+def driver():
+    require_browser()
+    d = start_browser()
+    yield d
+    d.quit()
+
+
+def queue_ids(driver) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#queue tbody tr')).map(r => r.dataset.call)")
+
+
+def choose(driver, field: str, value: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("id", f"f-{field}")).select_by_value(value)
+
+
+def set_date(driver, field: str, value: str) -> None:
+    driver.execute_script(
+        "const el = document.getElementById(arguments[0]); el.value = arguments[1];"
+        "el.dispatchEvent(new Event('change'));", f"f-{field}", value)
+
+
+def expected(out: Path, **filters) -> list[str]:
+    return queue_frame(Tables(out), Filters(**filters))["call_id"].to_list()
+
+
+def test_queue_lists_worst_first_and_every_filter_matches_the_tables(site, driver):
+    out, dest = site
+    driver.get((dest / "index.html").as_uri())
+    assert queue_ids(driver) == expected(out)
+    results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")}
+    failed = [c for c, r in results.items() if not r["passed"]]
+    assert queue_ids(driver)[: len(failed)] == sorted(failed, key=lambda c: results[c]["score"])
+    options = driver.execute_script("return JSON.parse(document.getElementById('queue-data').textContent).options")
+    checked = 0
+    for field, key in (("rule", "rule"), ("rule", "family"), ("severity", "severity"), ("agent", "agent"),
+                       ("team", "team"), ("questionnaire", "questionnaire")):
+        for value in options[key]:
+            choose(driver, field, value)
+            want = expected(out, **{field: (value,)})
+            assert queue_ids(driver) == want, (field, value)
+            assert driver.find_element("id", "n-shown").text == str(len(want))
+            checked += 1
+            choose(driver, field, "")
+    assert checked >= 12
+    # combined: a rule family and a severity must hold for the same finding; dates inclusive
+    choose(driver, "rule", "alert")
+    choose(driver, "severity", "major")
+    assert queue_ids(driver) == expected(out, rule=("alert",), severity=("major",))
+    driver.find_element("id", "reset").click()
+    set_date(driver, "from", "2026-11-17")
+    set_date(driver, "to", "2026-11-19")
+    want = expected(out, date_from=dt.date(2026, 11, 17), date_to=dt.date(2026, 11, 19))
+    assert queue_ids(driver) == want and 0 < len(want) < len(expected(out))
+    # the filters live in the address, so a reload keeps them
+    driver.refresh()
+    assert queue_ids(driver) == want
+    assert console_errors(driver) == []
+
+
+def test_review_page_click_on_a_finding_seeks_the_audio(site, driver):
+    out, dest = site
+    driver.get((dest / "calls" / "stereo_agent_right_issues.html").as_uri())
+    wait_for(lambda: driver.execute_script("return document.getElementById('player').readyState >= 1"),
+             what="audio metadata")
+    findings = driver.find_elements("css selector", ".finding[data-seek]")
+    result = json.loads((out / "results" / "stereo_agent_right_issues.json").read_text(encoding="utf-8"))
+    assert len(driver.find_elements("css selector", ".finding")) == len(result["findings"])
+    targets = [f for f in findings if float(f.get_attribute("data-seek")) > 5]
+    assert targets
+    for f in targets:
+        start = float(f.get_attribute("data-seek"))
+        f.click()
+        t = wait_for(lambda s=start: (lambda now: now if abs(now - s) < 0.75 else None)(
+            driver.execute_script("return document.getElementById('player').currentTime")), what=f"seek to {start}")
+        assert abs(t - start) < 0.75
+    # a click on a conversation line plays from that line
+    line = driver.find_elements("css selector", "#conversation .line")[5]
+    start = float(line.get_attribute("data-seek"))
+    line.click()
+    wait_for(lambda: abs(driver.execute_script("return document.getElementById('player').currentTime") - start) < 0.75,
+             what="seek to a line")
+    # the fired words are highlighted in the transcript
+    marked = [m.text for m in driver.find_elements("css selector", "#conversation mark")]
+    vague = next(f for f in result["findings"] if f["rule"] == "forbidden.vague")
+    assert any(m and m in vague["evidence"] for m in marked)
+    # checklist rows match the result, including the skipped item
+    rows = driver.find_elements("css selector", "#checklist tbody tr")
+    assert len(rows) == len(result["checklist"])
+    skipped = [r["item"] for r in result["checklist"] if not r["asked"]]
+    assert skipped and all(
+        "漏问" in driver.find_element("css selector", f'#checklist tr[data-item="{i}"]').text for i in skipped)
+    assert driver.find_element("css selector", "svg.rate")
+    assert console_errors(driver) == []
+
+
+def test_personal_numbers_are_masked_in_every_page_source(site, driver):
+    out, dest = site
+    for page in [dest / "index.html", *sorted((dest / "calls").glob("*.html"))]:
+        driver.get(page.as_uri())
+        source = driver.page_source
+        on_disk = page.read_text(encoding="utf-8")
+        for number in PII:
+            assert number not in source and number not in on_disk, (page.name, number)
+        call = page.stem
+        transcript = out / "transcripts" / f"{call}.json"
+        if transcript.exists():
+            for seg in json.loads(transcript.read_text(encoding="utf-8"))["segments"]:
+                for run in _RUN.findall(seg["text"]):
+                    assert run not in on_disk, (page.name, run)
+    pii_page = (dest / "calls" / "pii_call.html").read_text(encoding="utf-8")
+    assert "**************" in pii_page  # masked, not dropped: the reviewer sees a number was said
+
+
+def test_server_pages_seek_export_and_store_reviews(site, driver):
+    out, _ = site
+    server = make_server(out, port=0)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        driver.get(base + "/")
+        choose(driver, "team", "回访二组")
+        want = expected(out, team=("回访二组",))
+        assert queue_ids(driver) == want
+        href = driver.find_element("id", "export-xlsx").get_attribute("href")
+        with urllib.request.urlopen(href) as resp:
+            book = zipfile.ZipFile(BytesIO(resp.read()))
+        sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        assert sheet.count("<row ") == len(want) + 1  # the header and one row per call
+        with urllib.request.urlopen(base + "/export.csv?rule=forbidden") as resp:
+            lines = resp.read().decode("utf-8-sig").strip().splitlines()
+        assert len(lines) - 1 == len(expected(out, rule=("forbidden",)))
+
+        driver.find_element("css selector", '#queue a[href*="stereo_fast_loud"]').click()
+        wait_for(lambda: driver.execute_script("return document.getElementById('player').readyState >= 1"),
+                 what="audio metadata over HTTP")
+        finding = driver.find_element("css selector", '.finding[data-rule="alert.complaint"]')
+        start = float(finding.get_attribute("data-seek"))
+        finding.click()
+        wait_for(lambda: abs(driver.execute_script("return document.getElementById('player').currentTime") - start)
+                 < 0.75, what="seek over HTTP (byte ranges)")
+        driver.find_element("id", "reviewer").send_keys("质检员甲")
+        finding.find_element("css selector", ".comment").send_keys("客户明确要投诉")
+        finding.find_element("css selector", 'button[data-verdict="confirmed"]').click()
+        wait_for(lambda: "已确认违规" in finding.find_element("css selector", ".saved").text, what="review saved")
+        stored = ReviewStore(out / "reviews.sqlite3").current("stereo_fast_loud")
+        assert [(r.rule, r.verdict, r.reviewer, r.comment) for r in stored] == [
+            ("alert.complaint", "confirmed", "质检员甲", "客户明确要投诉")]
+        # the decision is shown again on a fresh load, and counted in the queue
+        driver.refresh()
+        wait_for(lambda: "已确认违规" in driver.find_element(
+            "css selector", '.finding[data-rule="alert.complaint"] .saved').text, what="review reloaded")
+        driver.get(base + "/")
+        row = driver.find_element("css selector", '#queue tr[data-call="stereo_fast_loud"]')
+        assert "已复核 1 项" in row.text
+        assert console_errors(driver) == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_rejects_bad_reviews_and_unknown_calls(site):
+    out, _ = site
+    server = make_server(out, port=0)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def post(body: bytes) -> tuple[int, dict]:
+        req = urllib.request.Request(base + "/api/reviews", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    try:
+        assert post(b"{not json")[0] == 400
+        status, body = post(json.dumps({"call_id": "mono_issues", "finding_key": "0:x:1", "rule": "x",
+                                        "verdict": "confirmed"}).encode())
+        assert status == 400 and "no finding" in body["error"]
+        status, body = post(json.dumps({"call_id": "mono_issues", "finding_key": "0:identity.weak:1",
+                                        "rule": "identity.weak", "verdict": "maybe"}).encode())
+        assert status == 400 and "verdict" in body["error"]
+        assert post(json.dumps({"call_id": "nope", "finding_key": "k", "rule": "r",
+                                "verdict": "appeal"}).encode())[0] == 404
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(base + "/calls/nope.html")
+        assert err.value.code == 404
+        req = urllib.request.Request(base + "/audio/stereo_clean", headers={"Range": "bytes=10-19"})
+        with urllib.request.urlopen(req) as resp:
+            assert resp.status == 206 and resp.read() == (FIXTURES / "stereo_clean.wav").read_bytes()[10:20]
+        assert ReviewStore(out / "reviews.sqlite3").history("mono_issues") == []
+    finally:
+        server.shutdown()
+        server.server_close()
