@@ -14,3 +14,6 @@ fi
 .venv/bin/python -m pip install --quiet --no-deps speakerlab==0.0.6
 .venv/bin/callqa models
 echo "callqa is installed in .venv ($(.venv/bin/callqa --version))"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "note: the browser tests need Chromium (apt-get install chromium chromium-driver); without it they are skipped"
+fi

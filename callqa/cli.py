@@ -127,9 +127,11 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
 @click.option("--beam", "beam_size", type=int, default=None, help="Beam size of the recogniser.")
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--pattern", default=None, help="Regular expression for metadata in file names (see README).")
+@click.option("--review/--no-review", "write_review", default=True, show_default=True,
+              help="Also write the review site (OUT/review/index.html) when the run ends.")
 def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whisper_model: str | None,
         device: str | None, compute_type: str | None, beam_size: int | None, lexicons: Path | None,
-        pattern: str | None) -> None:
+        pattern: str | None, write_review: bool) -> None:
     """Transcribe, separate, measure and score call recordings (folders or files).
 
     Exit status: 0 when every recording was scored (or already was), 1 when any failed (each named in
@@ -181,6 +183,14 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     for o in report.outcomes:
         if o.status == "failed":
             click.echo(f"callqa: error: {o.path}: {o.error}", err=True)
+    if write_review and report.tabled + counts["skipped"] + counts["scored"]:
+        from qa_checks.lexicon import load_lexicon
+        from reports.site import build_site
+
+        site = build_site(out, None, load_lexicon(lexicons))
+        for line in site.errors:
+            click.echo(f"callqa: error: review page: {line}", err=True)
+        click.echo(f"review: {site.dest / 'index.html'} ({site.pages} calls; `callqa serve --results {out}` to record reviews)")
     sys.exit(1 if counts["failed"] else 0)
 
 
@@ -246,6 +256,14 @@ def models() -> None:
     click.echo(f"whisper: {fetch_whisper()}")
     click.echo(f"pyannote: {prepare_pyannote()}")
 
+
+def _register_report_commands() -> None:
+    from callqa.cli_clips import clips
+
+    main.add_command(clips)
+
+
+_register_report_commands()
 
 if __name__ == "__main__":
     main()

@@ -6,12 +6,14 @@ the module and every test reads what it wrote.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -148,3 +150,8 @@ def test_killed_run_finishes_on_restart_with_each_call_once(tmp_path):
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".tmp-")]
     for call_id in calls["call_id"]:
         json.loads((out / "results" / f"{call_id}.json").read_text(encoding="utf-8"))  # whole, never half
+    # the run ends with the review site, its players pointing at the recordings scored
+    for call_id, recording in zip(calls["call_id"], calls["recording"], strict=True):
+        page = out / "review" / "calls" / f"{call_id}.html"
+        src = re.search(r'<audio id="player"[^>]* src="([^"]+)"', page.read_text(encoding="utf-8")).group(1)
+        assert (page.parent / unquote(src)).resolve() == (recordings / Path(recording).name).resolve()

@@ -257,3 +257,26 @@ def test_server_rejects_bad_reviews_and_unknown_calls(site):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_clips_index_plays_every_clip_from_disk(site, driver, tmp_path):
+    from reports.clips import ClipOptions, make_clips
+
+    out, _ = site
+    report = make_clips(Tables(out), Filters(severity=("major", "critical")), tmp_path / "clips", ClipOptions())
+    assert report.clips
+    driver.get((tmp_path / "clips" / "index.html").as_uri())
+    players = driver.find_elements("css selector", "audio")
+    assert len(players) == len(report.clips)
+    driver.set_script_timeout(20)
+    durations = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const audios = Array.from(document.querySelectorAll('audio'));
+        Promise.all(audios.map(a => new Promise(ok => {
+            a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true});
+            a.addEventListener('error', () => ok(-1), {once: true});
+            a.preload = 'metadata'; a.load();
+        }))).then(done);""")
+    for clip, seconds in zip(report.clips, durations, strict=True):
+        assert abs(seconds - (clip.clip_end - clip.clip_start)) < 0.05, clip
+    assert console_errors(driver) == []
