@@ -190,7 +190,8 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         site = build_site(out, None, load_lexicon(lexicons))
         for line in site.errors:
             click.echo(f"callqa: error: review page: {line}", err=True)
-        click.echo(f"review: {site.dest / 'index.html'} ({site.pages} calls; `callqa serve --results {out}` to record reviews)")
+        click.echo(f"review: {site.dest / 'index.html'} ({site.pages} pages written, {site.unchanged} unchanged; "
+                   f"`callqa serve --results {out}` to record reviews)")
     sys.exit(1 if counts["failed"] else 0)
 
 
@@ -200,7 +201,8 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the pages go (default RESULTS/review).")
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
-def review(out: Path, dest: Path | None, lexicons: Path | None) -> None:
+@click.option("--rebuild", is_flag=True, help="Write every page again, not only those of new results.")
+def review(out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
     """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
     per call. It opens straight from disk."""
     from qa_checks.lexicon import LexiconError, load_lexicon
@@ -208,7 +210,7 @@ def review(out: Path, dest: Path | None, lexicons: Path | None) -> None:
     from reports.tables import ReportError
 
     try:
-        report = build_site(out, dest, load_lexicon(lexicons))
+        report = build_site(out, dest, load_lexicon(lexicons), rebuild)
     except (ReportError, LexiconError) as exc:
         click.echo(f"callqa: error: {exc}", err=True)
         sys.exit(2)
@@ -216,7 +218,7 @@ def review(out: Path, dest: Path | None, lexicons: Path | None) -> None:
         click.echo(f"callqa: error: {line}", err=True)
     for line in report.missing_audio:
         click.echo(f"callqa: warning: {line}", err=True)
-    click.echo(f"{report.pages} review pages; queue: {report.dest / 'index.html'}")
+    click.echo(f"{report.pages} review pages written, {report.unchanged} unchanged; queue: {report.dest / 'index.html'}")
     sys.exit(1 if report.errors else 0)
 
 

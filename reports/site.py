@@ -23,6 +23,7 @@ from .tables import Tables
 class SiteReport:
     dest: Path
     pages: int = 0
+    unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     missing_audio: list[str] = field(default_factory=list)
 
@@ -42,8 +43,27 @@ def relative_url(target: Path, start: Path) -> str:
     return quote(Path(os.path.relpath(target, start)).as_posix())
 
 
-def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None = None) -> SiteReport:
-    """Write `dest` (default OUT/review): index.html, queue.csv, queue.xlsx and calls/<call>.html."""
+def _code_stamp() -> float:
+    """When the page code last changed: pages older than this are written again."""
+    here = Path(__file__).parent
+    return max(p.stat().st_mtime for p in [*here.glob("*.py"), *here.glob("templates/*"), *here.glob("static/*")])
+
+
+def _fresh(page: Path, out_dir: Path, call_id: str, stamp: float) -> bool:
+    if not page.exists():
+        return False
+    built = page.stat().st_mtime
+    sources = [out_dir / sub / f"{safe_name(call_id)}.json" for sub in ("results", "transcripts")]
+    return built >= stamp and all(not s.exists() or s.stat().st_mtime <= built for s in sources)
+
+
+def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None = None,
+               rebuild: bool = False) -> SiteReport:
+    """Write `dest` (default OUT/review): index.html, queue.csv, queue.xlsx and calls/<call>.html.
+
+    A call's page is written again only when its result or transcript is newer than the page (a year of
+    calls is not re-rendered after every run), or with `rebuild`.
+    """
     out_dir = Path(out_dir)
     dest = Path(dest) if dest else out_dir / "review"
     tables = Tables(out_dir)
@@ -51,7 +71,11 @@ def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None 
     report = SiteReport(dest)
     frame = queue_frame(tables)
     pages = dest / "calls"
+    stamp = _code_stamp()
     for call_id, recording in frame.select("call_id", "recording").iter_rows():
+        if not rebuild and _fresh(pages / page_name(call_id), out_dir, call_id, stamp):
+            report.unchanged += 1
+            continue
         try:
             result, transcript = load_call(out_dir, call_id)
             audio = tables.recording_path(recording)

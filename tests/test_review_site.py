@@ -1,0 +1,136 @@
+"""The review site without a browser: what is written, incremental builds, broken results, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+
+import pytest
+from click.testing import CliRunner
+from reportdata import build_output
+
+from callqa.cli import main
+from qa_checks.lexicon import load_lexicon
+from reports.masking import mask_numbers
+from reports.ratecurve import rate_curve
+from reports.review import build_view, load_call
+from reports.reviews import ReviewError, ReviewStore, review_from_dict
+from reports.site import build_site
+from reports.tables import Filters, ReportError, Tables
+
+
+@pytest.fixture()
+def out(tmp_path):
+    return build_output(tmp_path / "out")
+
+
+def test_site_pages_exports_and_incremental_rebuild(out):
+    first = build_site(out)
+    assert first.pages == 5 and first.unchanged == 0 and not first.errors
+    with (first.dest / "queue.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    calls = Tables(out).calls.collect()
+    assert sorted(r["通话"] for r in rows) == sorted(calls["call_id"].to_list())
+    assert rows[0]["合格"] == "false"  # worst first: the failed call leads
+    assert (first.dest / "queue.xlsx").stat().st_size > 0
+    again = build_site(out)
+    assert again.pages == 0 and again.unchanged == 5
+    result = out / "results" / "mono_issues.json"
+    later = time.time() + 5
+    os.utime(result, (later, later))
+    assert build_site(out).pages == 1
+    assert build_site(out, rebuild=True).pages == 5
+
+
+def test_a_broken_result_is_named_and_the_other_pages_are_written(out):
+    (out / "results" / "mono_issues.json").write_text("{broken", encoding="utf-8")
+    report = build_site(out)
+    assert report.pages == 4 and len(report.errors) == 1 and report.errors[0].startswith("mono_issues:")
+    assert (report.dest / "index.html").exists()
+
+
+def test_no_tables_is_a_clear_error(tmp_path):
+    with pytest.raises(ReportError, match="no result tables"):
+        build_site(tmp_path)
+    result = CliRunner().invoke(main, ["review", "--results", str(tmp_path)])
+    assert result.exit_code == 2 and "no result tables" in result.output
+
+
+def test_review_cli_writes_the_queue(out):
+    result = CliRunner().invoke(main, ["review", "--results", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "5 review pages written" in result.output and (out / "review" / "index.html").exists()
+
+
+def test_findings_are_tied_to_their_lines_and_evidence(out):
+    result, transcript = load_call(out, "stereo_agent_right_issues")
+    view = build_view(result, transcript, load_lexicon(None), "x.flac")
+    vague = next(f for f in view.findings if f.rule == "forbidden.vague")
+    assert vague.lines and all(
+        transcript["segments"][i]["start"] < vague.end and transcript["segments"][i]["end"] > vague.start
+        for i in vague.lines)
+    assert "<mark>" in str(view.lines[vague.lines[0]].html)
+    skipped = next(f for f in view.findings if f.rule == "question.skipped")
+    assert skipped.lines == []  # a whole-call finding without words marks no line
+    assert [f.severity for f in view.findings][0] == "critical"  # the list is worst first
+
+
+def test_rate_curve_matches_a_direct_count(out):
+    _, transcript = load_call(out, "stereo_fast_loud")
+    lex = load_lexicon(None)
+    points = rate_curve(transcript, lex)
+    assert points
+    window = float(lex.setting("rate.window_seconds"))
+    agent = [s for s in transcript["segments"] if s["speaker"] == "agent"]
+    first = points[0]
+    chars, secs = 0, 0.0
+    for seg in agent:  # the first window: agent lines from the start until 20 s of speech
+        if secs >= window:
+            break
+        chars += len([c for c in seg["text"] if "\u4e00" <= c <= "\u9fff"])
+        secs += seg["end"] - seg["start"]
+    assert abs(first.chars_per_min - 60 * chars / secs) / first.chars_per_min < 0.1
+    # the planted fast stretch shows above the band
+    assert max(p.chars_per_min for p in points) > float(lex.setting("rate.upper"))
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("身份证后四位是三二一五", "身份证后四位是****"),
+    ("手机13812345678", "手机***********"),
+    ("卡号6222 0212 3456 7890", "卡号****************"),
+    ("11010119900307771X", "*" * 18),
+    ("保费六千元，十五年交", "保费六千元，十五年交"),
+])
+def test_masking(text, masked):
+    assert mask_numbers(text) == masked
+
+
+def test_reviews_keep_history_and_reject_bad_input(tmp_path):
+    store = ReviewStore(tmp_path / "r.sqlite3")
+    base = {"call_id": "c1", "finding_key": "0:forbidden.vague:1.0", "rule": "forbidden.vague"}
+    store.add(review_from_dict({**base, "verdict": "confirmed", "reviewer": "甲"}))
+    store.add(review_from_dict({**base, "verdict": "false_positive", "comment": "客户原话"}))
+    assert [r.verdict for r in store.current("c1")] == ["false_positive"]
+    assert [r.verdict for r in store.history("c1")] == ["confirmed", "false_positive"]
+    assert store.verdicts_by_rule() == {"forbidden.vague": {"false_positive": 1}}
+    assert store.reviewed_counts() == {"c1": 1}
+    for bad in ({**base, "verdict": "maybe"}, {"call_id": "c1"}, ["x"]):
+        with pytest.raises(ReviewError):
+            review_from_dict(bad)
+    # the same file opened again holds the same decisions: they persist
+    assert [r.comment for r in ReviewStore(tmp_path / "r.sqlite3").current("c1")] == ["客户原话"]
+
+
+def test_filters_on_calls_and_findings(out):
+    tables = Tables(out)
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")]
+    by_rule = Filters(rule=("alert",)).apply_calls(tables).collect()["call_id"].to_list()
+    assert sorted(by_rule) == sorted(r["call_id"] for r in results
+                                     if any(f["rule"].startswith("alert.") for f in r["findings"]))
+    week = Filters(week="2026-W47", agent=("A017",)).apply_calls(tables).collect()["call_id"].to_list()
+    assert sorted(week) == sorted(r["call_id"] for r in results if r["agent_id"] == "A017")
+    assert Filters(week="2026-W48").apply_calls(tables).collect().height == 0
+    with pytest.raises(ReportError, match="ISO week"):
+        Filters(week="47").apply_calls(tables)
