@@ -74,7 +74,7 @@ def test_findings_are_tied_to_their_lines_and_evidence(out):
     assert "<mark>" in str(view.lines[vague.lines[0]].html)
     skipped = next(f for f in view.findings if f.rule == "question.skipped")
     assert skipped.lines == []  # a whole-call finding without words marks no line
-    assert [f.severity for f in view.findings][0] == "critical"  # the list is worst first
+    assert view.findings[0].severity == "critical"  # the list is worst first
 
 
 def test_rate_curve_matches_a_direct_count(out):
