@@ -261,8 +261,10 @@ def models() -> None:
 
 def _register_report_commands() -> None:
     from callqa.cli_clips import clips
+    from callqa.cli_scorecard import scorecard
 
     main.add_command(clips)
+    main.add_command(scorecard)
 
 
 _register_report_commands()
