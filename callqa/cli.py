@@ -225,6 +225,49 @@ def review(out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -
 @main.command()
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
+@click.option("--rule", multiple=True, help="Rule id (forbidden.blame) or family (forbidden); repeatable.")
+@click.option("--severity", multiple=True, type=click.Choice(["critical", "major", "minor", "info"]))
+@click.option("--agent", multiple=True)
+@click.option("--team", multiple=True)
+@click.option("--questionnaire", multiple=True)
+@click.option("--week", default=None, help="ISO week of the calls, e.g. 2026-W47.")
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the list as CSV.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write it as Excel.")
+@click.option("--limit", type=int, default=20, show_default=True, help="Rows printed (the files hold all).")
+def queue(out: Path, rule: tuple[str, ...], severity: tuple[str, ...], agent: tuple[str, ...], team: tuple[str, ...],
+          questionnaire: tuple[str, ...], week: str | None, date_from, date_to, csv_path: Path | None,
+          xlsx_path: Path | None, limit: int) -> None:
+    """The flagged-call queue in the terminal, worst first, under the same filters as the queue page;
+    --csv/--xlsx export every matching call."""
+    from reports.queue import queue_frame, write_queue_csv, write_queue_xlsx
+    from reports.tables import Filters, ReportError, Tables
+
+    try:
+        filters = Filters(rule=rule, severity=severity, agent=agent, team=team, questionnaire=questionnaire,
+                          date_from=date_from.date() if date_from else None,
+                          date_to=date_to.date() if date_to else None, week=week)
+        frame = queue_frame(Tables(out), filters)
+    except ReportError as exc:
+        click.echo(f"callqa: error: {exc}", err=True)
+        sys.exit(2)
+    table = Table(title=f"{frame.height} calls, {frame.filter(~frame['passed']).height} failed")
+    for col in ("call", "date", "agent", "team", "score", "result", "critical", "rules"):
+        table.add_column(col, justify="right" if col in ("score", "critical") else "left")
+    for r in frame.head(limit).iter_rows(named=True):
+        rules = ", ".join(dict.fromkeys(h.split("|", 1)[0] for h in r["hits"]))
+        table.add_row(r["call_id"], str(r["date"] or ""), r["agent_id"] or "", r["team"] or "", f"{r['score']:.0f}",
+                      "[green]pass[/]" if r["passed"] else "[red]FAIL[/]", str(r["n_critical"]), rules)
+    Console().print(table)
+    for path, write in ((csv_path, write_queue_csv), (xlsx_path, write_queue_xlsx)):
+        if path:
+            click.echo(f"wrote {write(frame, path)}")
+
+
+@main.command()
+@click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="The `callqa run` output folder.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -134,3 +134,18 @@ def test_filters_on_calls_and_findings(out):
     assert Filters(week="2026-W48").apply_calls(tables).collect().height == 0
     with pytest.raises(ReportError, match="ISO week"):
         Filters(week="47").apply_calls(tables)
+
+
+def test_queue_cli_exports_the_filtered_calls(out, tmp_path):
+    csv_path, xlsx_path = tmp_path / "q.csv", tmp_path / "q.xlsx"
+    result = CliRunner().invoke(main, ["queue", "--results", str(out), "--team", "回访二组", "--rule", "alert",
+                                       "--csv", str(csv_path), "--xlsx", str(xlsx_path)])
+    assert result.exit_code == 0, result.output
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")]
+    want = {r["call_id"] for r in results
+            if r["team"] == "回访二组" and any(f["rule"].startswith("alert.") for f in r["findings"])}
+    with csv_path.open(encoding="utf-8-sig") as fh:
+        assert {row["通话"] for row in csv.DictReader(fh)} == want and want
+    assert xlsx_path.stat().st_size > 0
+    bad = CliRunner().invoke(main, ["queue", "--results", str(out), "--week", "W47"])
+    assert bad.exit_code == 2 and "ISO week" in bad.output
