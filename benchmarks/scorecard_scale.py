@@ -33,7 +33,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
-from reports.scorecard import DIMENSIONS, build_scorecard, rule_catalogue, write_all
+from reports.scorecard import DIMENSIONS, build_scorecard, rule_catalogue
+from reports.scorecard_files import write_all
 from reports.tables import Tables, parse_week, scan_table
 
 WEEKS = 52

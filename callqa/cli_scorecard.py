@@ -43,7 +43,8 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
 
     Exit status: 0 when written, 2 on an error (no tables, a bad week, a week without calls).
     """
-    from reports.scorecard import build_scorecard, previous_week, write_all
+    from reports.scorecard import build_scorecard, previous_week
+    from reports.scorecard_files import write_all
     from reports.tables import ReportError, Tables
 
     chosen = _formats(formats)

@@ -6,14 +6,13 @@ The same `Filters` narrow the page (in the browser, over the rows embedded in it
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from .files import write_atomic
 from .render import render
 from .tables import SEVERITIES, Filters, Tables, worst_first
 
@@ -45,26 +44,13 @@ def _for_export(frame: pl.DataFrame) -> pl.DataFrame:
     return out.select(list(EXPORT_COLUMNS)).rename(EXPORT_COLUMNS)
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_queue_csv(frame: pl.DataFrame, path: Path) -> Path:
     # the BOM lets Excel open the Chinese text as UTF-8
-    return _atomic(path, lambda p: _for_export(frame).write_csv(p, include_bom=True))
+    return write_atomic(path, lambda p: _for_export(frame).write_csv(p, include_bom=True))
 
 
 def write_queue_xlsx(frame: pl.DataFrame, path: Path) -> Path:
-    return _atomic(path, lambda p: _for_export(frame).write_excel(
+    return write_atomic(path, lambda p: _for_export(frame).write_excel(
         p, worksheet="质检队列", autofit=True, freeze_panes=(1, 0), autofilter=True))
 
 

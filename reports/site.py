@@ -14,6 +14,7 @@ from urllib.parse import quote
 from pipelines.store import safe_name
 from qa_checks.lexicon import Lexicon, load_lexicon
 
+from .files import write_text_atomic
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
 from .review import build_view, load_call, render_review
 from .tables import Tables
@@ -30,13 +31,6 @@ class SiteReport:
 
 def page_name(call_id: str) -> str:
     return f"{safe_name(call_id)}.html"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def relative_url(target: Path, start: Path) -> str:

@@ -18,10 +18,9 @@ from reportdata import build_output
 
 from callqa.cli_scorecard import scorecard as scorecard_command
 from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
+from reports.charts import RATE_BIN
 from reports.scorecard import (
     KEY_ALERTS,
-    RATE_BIN,
-    SHEETS,
     TOP_GROUP,
     TOP_OVERALL,
     UNKNOWN,
@@ -30,8 +29,8 @@ from reports.scorecard import (
     build_scorecard,
     previous_week,
     rate_band,
-    write_all,
 )
+from reports.scorecard_files import SHEETS, write_all
 from reports.tables import ReportError, Tables, iso_week, parse_week
 
 WEEK = "2026-W47"
