@@ -105,6 +105,12 @@ class ReviewStore:
             rows = db.execute("SELECT * FROM reviews WHERE call_id = ? ORDER BY id", (call_id,)).fetchall()
         return [Review(**dict(r)) for r in rows]
 
+    def all(self) -> list[Review]:
+        """Every decision ever recorded, oldest first (for export and audit)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+        return [Review(**dict(r)) for r in rows]
+
     def reviewed_counts(self) -> dict[str, int]:
         """Reviewed findings per call, for the queue."""
         with self._connect() as db:

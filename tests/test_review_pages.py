@@ -121,6 +121,20 @@ def test_queue_lists_worst_first_and_every_filter_matches_the_tables(site, drive
     assert console_errors(driver) == []
 
 
+def test_rule_counts_match_the_findings_and_narrow_the_queue(site, driver):
+    out, dest = site
+    driver.get((dest / "index.html").as_uri())
+    findings = Tables(out).findings.collect()
+    chips = driver.find_elements("css selector", "#rule-counts .chip")
+    counts = {c.get_attribute("data-rule"): int(c.text.rsplit("×", 1)[1]) for c in chips}
+    assert counts == {r: n for r, n in findings["rule"].value_counts().iter_rows()}
+    chip = next(c for c in chips if c.get_attribute("data-rule") == "forbidden.vague")
+    chip.click()
+    assert queue_ids(driver) == expected(out, rule=("forbidden.vague",))
+    assert driver.find_element("id", "f-rule").get_attribute("value") == "forbidden.vague"
+    assert console_errors(driver) == []
+
+
 def test_review_page_click_on_a_finding_seeks_the_audio(site, driver):
     out, dest = site
     driver.get((dest / "calls" / "stereo_agent_right_issues.html").as_uri())

@@ -149,3 +149,22 @@ def test_queue_cli_exports_the_filtered_calls(out, tmp_path):
     assert xlsx_path.stat().st_size > 0
     bad = CliRunner().invoke(main, ["queue", "--results", str(out), "--week", "W47"])
     assert bad.exit_code == 2 and "ISO week" in bad.output
+
+
+def test_reviews_cli_summarises_and_exports_decisions(out, tmp_path):
+    assert CliRunner().invoke(main, ["reviews", "--results", str(out)]).exit_code == 2  # none yet
+    store = ReviewStore(out / "reviews.sqlite3")
+    for call, key, verdict in (("a", "0:forbidden.vague:1", "confirmed"), ("b", "0:forbidden.vague:2", "false_positive"),
+                               ("b", "0:forbidden.vague:2", "confirmed"), ("c", "1:alert.complaint:5", "appeal")):
+        store.add(review_from_dict({"call_id": call, "finding_key": key, "rule": key.split(":")[1],
+                                    "verdict": verdict}))
+    target = tmp_path / "decisions.csv"
+    result = CliRunner().invoke(main, ["reviews", "--results", str(out), "--csv", str(target)])
+    assert result.exit_code == 0, result.output
+    cells = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:6]]
+             for line in result.output.splitlines() if line.startswith("│")}
+    # the newest decision counts: b's finding went from false positive to confirmed
+    assert cells == {"forbidden.vague": ["2", "0", "0", "100%"], "alert.complaint": ["0", "0", "1", "—"]}
+    with target.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["verdict"] for r in rows] == ["confirmed", "false_positive", "confirmed", "appeal"]

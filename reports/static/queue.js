@@ -95,11 +95,34 @@
     document.getElementById("n-alerts").textContent = sum("alerts");
     document.getElementById("n-capped").textContent =
       shown.length > MAX_ROWS ? "（表中显示最差的 " + MAX_ROWS + " 通，导出包含全部）" : "";
+    ruleCounts(f);
     const query = new URLSearchParams();
     fields.forEach(function (k) { if (f[k]) query.set(k, f[k]); });
     const q = query.toString();
     history.replaceState(null, "", q ? "#" + q : location.pathname + location.search);
     if (server) document.getElementById("export-xlsx").href = "export.xlsx" + (q ? "?" + q : "");
+  }
+
+  // how often each rule fired in the calls shown; a click narrows the queue to that rule
+  function ruleCounts(f) {
+    const counts = {};
+    shown.forEach(function (c) {
+      c.hits.forEach(function (h) {
+        if (!f.severity || h[1] === f.severity) counts[h[0]] = (counts[h[0]] || 0) + 1;
+      });
+    });
+    const box = document.getElementById("rule-counts");
+    const chips = Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a] || (a < b ? -1 : 1); })
+      .map(function (rule) {
+        const chip = document.createElement("button");
+        chip.type = "button";
+        chip.className = "chip";
+        chip.dataset.rule = rule;
+        chip.textContent = rule + " × " + counts[rule];
+        chip.addEventListener("click", function () { input.rule.value = rule; apply(); });
+        return chip;
+      });
+    box.replaceChildren.apply(box, chips);
   }
 
   function exportCsv() {
