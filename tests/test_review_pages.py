@@ -157,6 +157,15 @@ def test_review_page_click_on_a_finding_seeks_the_audio(site, driver):
     line.click()
     wait_for(lambda: abs(driver.execute_script("return document.getElementById('player').currentTime") - start) < 0.75,
              what="seek to a line")
+    # and from the keyboard: Enter on a focused finding
+    from selenium.webdriver.common.keys import Keys
+
+    target = targets[-1]
+    driver.execute_script("document.getElementById('player').currentTime = 0")
+    target.send_keys(Keys.ENTER)
+    start = float(target.get_attribute("data-seek"))
+    wait_for(lambda: abs(driver.execute_script("return document.getElementById('player').currentTime") - start) < 0.75,
+             what="seek from the keyboard")
     # the fired words are highlighted in the transcript
     marked = [m.text for m in driver.find_elements("css selector", "#conversation mark")]
     vague = next(f for f in result["findings"] if f["rule"] == "forbidden.vague")

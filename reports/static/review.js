@@ -31,10 +31,18 @@
   }
 
   document.querySelectorAll("[data-seek]").forEach(function (el) {
-    el.addEventListener("click", function (ev) {
-      if (ev.target.closest("button, input")) return;
+    const go = function () {
       seek(parseFloat(el.dataset.seek));
       if (el.dataset.lines) flash(el.dataset.lines.split(",").filter(Boolean));
+    };
+    el.addEventListener("click", function (ev) {
+      if (!ev.target.closest("button, input")) go();
+    });
+    el.addEventListener("keydown", function (ev) {  // the keyboard reaches lines and findings too
+      if ((ev.key === "Enter" || ev.key === " ") && !ev.target.closest("button, input")) {
+        ev.preventDefault();
+        go();
+      }
     });
   });
 
