@@ -33,9 +33,10 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
+from reports.queue import queue_frame
 from reports.scorecard import DIMENSIONS, build_scorecard, rule_catalogue
 from reports.scorecard_files import write_all
-from reports.tables import Tables, parse_week, scan_table
+from reports.tables import Filters, Tables, parse_week, scan_table
 
 WEEKS = 52
 FIRST_MONDAY = dt.date(2025, 12, 1)  # 2025-W49 … 2026-W48: 2026-W47 has eight weeks before it and one after
@@ -204,6 +205,9 @@ def measure(step: str, root: Path, week: str, weeks_back: int) -> dict[str, floa
     elif step == "scorecard":
         sc = build_scorecard(Tables(root), week, weeks_back)
         out.update(agents=sc.agents.height, week_calls=int(sc.overall["calls"][0]))
+    elif step == "queue":  # the analysts' queue for the same week, worst first, with its filters' data
+        frame = queue_frame(Tables(root), Filters(week=week))
+        out.update(rows=frame.height)
     elif step == "write":
         sc = build_scorecard(Tables(root), week, weeks_back)
         out["build_s"] = time.perf_counter() - t0
@@ -237,7 +241,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated folder")
     ap.add_argument("--week", default="2026-W47")
     ap.add_argument("--weeks-back", type=int, default=8)
-    ap.add_argument("--measure", choices=["generate", "baseline", "read", "scorecard", "write"], help=argparse.SUPPRESS)
+    ap.add_argument("--measure", choices=["generate", "baseline", "read", "scorecard", "write", "queue"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure == "generate":
         generate(args.dir, args.calls, args.findings)
@@ -267,6 +271,8 @@ def main() -> None:
         write = run_child("write", root, args.week, args.weeks_back)
         print(f"(c) write HTML+Excel+CSV: {write['write_s']:.3f} s (build {write['build_s']:.3f} s in the same "
               f"process), {_peak(write)}, {write['bytes'] / 2**10:.0f} KiB written")
+        queue = run_child("queue", root, args.week, args.weeks_back)
+        print(f"(d) queue of {args.week}: {queue['seconds']:.3f} s, {_peak(queue)} ({queue['rows']:,} calls)")
         print(f"ratio (b)/(a): {card['seconds'] / base['seconds']:.1f}x time, "
               f"{card['peak_mib'] / base['peak_mib']:.1f}x peak memory; (b)/(a'): "
               f"{card['seconds'] / read['seconds']:.2f}x time, {card['peak_mib'] / read['peak_mib']:.2f}x peak memory")

@@ -28,7 +28,10 @@ def queue_frame(tables: Tables, filters: Filters | None = None) -> pl.DataFrame:
     """One row per call that passes the filters, worst first, with its findings' rules and severities."""
     filters = filters or Filters()
     calls = filters.apply_calls(tables)
-    per_call = tables.findings.group_by("call_id").agg(
+    # only the findings of the calls listed: a week's queue must not group a year of findings
+    findings = tables.findings.filter(filters.shared_level()).join(calls.select("call_id", "run_id"),
+                                                                 on=["call_id", "run_id"], how="semi")
+    per_call = findings.group_by("call_id").agg(
         *(pl.col("severity").filter((pl.col("severity") == s) & (pl.col("kind") == "violation")).len()
           .alias(f"n_{s}") for s in ("major", "minor")),
         pl.concat_str([pl.col("rule"), pl.col("severity")], separator="|").sort().alias("hits"),

@@ -35,7 +35,7 @@ import polars as pl
 from qa_checks.lexicon import load_lexicon
 
 from .charts import RATE_BIN
-from .tables import ReportError, Tables, call_date, iso_week, parse_week, scan_table
+from .tables import Filters, ReportError, Tables, iso_week, parse_week
 
 KEY_ALERTS = ("alert.surrender", "alert.complaint", "alert.misleading_sale")  # 退保预警, 投诉, 销售误导
 DIMENSIONS = ("compliance", "professionalism", "customer_experience")
@@ -118,18 +118,6 @@ def _keys(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def _in_dates(lo: dt.date, hi: dt.date) -> pl.Expr:
     return pl.col("date").is_between(lo, hi)
-
-
-def _started_between(lo: dt.date, hi: dt.date) -> pl.Expr:
-    """The same range on the raw `started_at` text (ISO dates sort as text): a predicate the parquet scan
-    can check against row-group statistics, so runs of other weeks are skipped unread."""
-    return (pl.col("started_at") >= lo.isoformat()) & (pl.col("started_at") < (hi + dt.timedelta(days=1)).isoformat())
-
-
-def _newest_rows(scan: pl.LazyFrame, newest: pl.LazyFrame, lo: dt.date, hi: dt.date) -> pl.LazyFrame:
-    """Rows of a raw table (calls or findings) of the newest scorings, dated lo–hi (as Tables does)."""
-    return (scan.filter(_started_between(lo, hi)).join(newest, on=["call_id", "run_id"], how="semi")
-            .with_columns(call_date()).filter(_in_dates(lo, hi)))
 
 
 def _call_partials(calls: pl.LazyFrame, lower: float, upper: float) -> pl.LazyFrame:
@@ -306,17 +294,11 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
     catalogue = rule_catalogue(lexicons)
     titles = {rid: spec.get("title", rid) for rid, spec in catalogue.items()}
 
-    # Which scoring of a call is the newest takes the whole history (Tables.calls), but only its keys:
-    # the other columns are then read for the weeks involved only. Sorting a year of full rows first
-    # doubled the time and the peak memory (benchmarks/scorecard_scale.py).
-    newest = tables.calls.select("call_id", "run_id", "date").filter(_in_dates(first, sunday)).collect(
-        engine="in-memory")
-    if newest.filter(_in_dates(monday, sunday)).is_empty():
-        raise ReportError(f"no calls in week {week} ({monday} – {sunday}) in {tables.out_dir / 'tables'}")
-    scorings = newest.lazy().select("call_id", "run_id")
+    # Tables holds each call's newest scoring; the date bounds reach the Parquet scans, so only the weeks
+    # involved are read (benchmarks/scorecard_scale.py)
     call_cols = ["team", "agent_id", "call_id", "passed", "score", *DIMENSIONS, "agent_chars_per_min", "date"]
-    calls = _keys(_newest_rows(scan_table(tables.out_dir, "calls"), scorings, first, sunday).select(call_cols))
-    findings = _keys(_newest_rows(scan_table(tables.out_dir, "findings"), scorings, monday, sunday)
+    calls = _keys(tables.calls.filter(Filters(date_from=first, date_to=sunday).call_level()).select(call_cols))
+    findings = _keys(tables.findings.filter(Filters(date_from=monday, date_to=sunday).shared_level())
                      .filter(pl.col("kind").is_in(["violation", "alert"]))
                      .select("team", "agent_id", "call_id", "rule", "kind", "severity"))
     # the scans, once each (the streaming engine kept the peak lowest); the rest works on small aggregates
@@ -324,6 +306,8 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
         _call_partials(calls, lower, upper), _finding_counts(findings), _agent_finding_calls(findings),
         _rate_hist(calls.filter(_in_dates(monday, sunday))),
     ], engine="streaming")
+    if partials.filter(pl.col("week_start") == monday).is_empty():
+        raise ReportError(f"no calls in week {week} ({monday} – {sunday}) in {tables.out_dir / 'tables'}")
     this_week = partials.filter(pl.col("week_start") == monday)
 
     p_now, p_prev = this_week.lazy(), partials.filter(pl.col("week_start") == prev_monday).lazy()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS, latest_calls
+from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
 
 SEVERITIES = ("critical", "major", "minor", "info")  # worst first
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
@@ -59,6 +59,12 @@ def scan_table(out_dir: Path, name: str) -> pl.LazyFrame:
     return pl.scan_parquet([str(f) for f in files])
 
 
+def newest_scorings(calls: pl.LazyFrame) -> pl.LazyFrame:
+    """(call_id, run_id) of each call's newest scoring, from those two columns only: a year of calls is
+    grouped without reading the rest of its columns."""
+    return calls.group_by("call_id").agg(pl.col("run_id").max())
+
+
 def latest_findings(calls: pl.LazyFrame, findings: pl.LazyFrame) -> pl.LazyFrame:
     """The findings of each call's newest scoring (older runs of a re-scored call are dropped)."""
     return findings.join(calls.select("call_id", "run_id"), on=["call_id", "run_id"], how="semi")
@@ -77,8 +83,14 @@ class Tables:
         if not (self.out_dir / "tables").is_dir():
             raise ReportError(f"{self.out_dir}: no result tables here (expected {self.out_dir / 'tables'}; "
                               "run `callqa run RECORDINGS --out DIR` first)")
-        self.calls = latest_calls(scan_table(self.out_dir, "calls")).with_columns(call_date())
-        self.findings = latest_findings(self.calls, scan_table(self.out_dir, "findings")).with_columns(call_date())
+        # collected once (two columns): the frames below then scan the tables for their own rows only, and a
+        # semi join only drops rows, so filters on them reach the Parquet scans. (call_id, run_id) is unique:
+        # a run's rows are tabled once (ResultStore.sync_tables).
+        newest = newest_scorings(scan_table(self.out_dir, "calls")).collect().lazy()
+        self.calls = (scan_table(self.out_dir, "calls").join(newest, on=["call_id", "run_id"], how="semi")
+                      .with_columns(call_date()))
+        self.findings = (scan_table(self.out_dir, "findings").join(newest, on=["call_id", "run_id"], how="semi")
+                         .with_columns(call_date()))
 
     def recording_path(self, recording: str | None) -> Path | None:
         """Where a call's recording is now: as stored, else relative to the output folder's parent."""
@@ -115,22 +127,29 @@ class Filters:
             hi = min(hi, sunday) if hi else sunday
         return lo, hi
 
-    def call_level(self) -> pl.Expr:
-        """Conditions on a call's own columns (agent, team, questionnaire, date)."""
+    def shared_level(self) -> pl.Expr:
+        """Conditions on the columns calls and findings both carry (agent, team, date)."""
         cond = pl.lit(True)
         if self.agent:
             cond &= pl.col("agent_id").is_in(list(self.agent))
         if self.team:
             cond &= pl.col("team").is_in(list(self.team))
+        lo, hi = self.date_range()
+        # the same bounds on the raw ISO text as well: a condition on a stored column reaches the Parquet
+        # scan (files and row groups of other weeks are skipped); the one on `date` is the exact one
+        if lo:
+            cond &= (pl.col("started_at") >= lo.isoformat()) & (pl.col("date") >= lo)
+        if hi:
+            cond &= (pl.col("started_at") < (hi + dt.timedelta(days=1)).isoformat()) & (pl.col("date") <= hi)
+        return cond
+
+    def call_level(self) -> pl.Expr:
+        """Conditions on a call's own columns (agent, team, date, questionnaire)."""
+        cond = self.shared_level()
         if self.questionnaire:
             # a merged policy ("traditional+participating") matches each of its parts
             parts = pl.col("questionnaire").fill_null("").str.split("+")
             cond &= parts.list.eval(pl.element().is_in(list(self.questionnaire))).list.any()
-        lo, hi = self.date_range()
-        if lo:
-            cond &= pl.col("date") >= lo
-        if hi:
-            cond &= pl.col("date") <= hi
         return cond
 
     def finding_level(self) -> pl.Expr:
@@ -145,12 +164,16 @@ class Filters:
     def apply_calls(self, tables: Tables) -> pl.LazyFrame:
         calls = tables.calls.filter(self.call_level())
         if self.rule or self.severity:
-            hit = tables.findings.filter(self.finding_level()).select("call_id").unique()
+            hit = tables.findings.filter(self.shared_level() & self.finding_level()).select("call_id").unique()
             calls = calls.join(hit, on="call_id", how="semi")
         return calls
 
     def apply_findings(self, tables: Tables) -> pl.LazyFrame:
-        return tables.findings.filter(self.call_level() & self.finding_level())
+        findings = tables.findings.filter(self.shared_level() & self.finding_level())
+        if self.questionnaire:  # a column of the call, not of its findings
+            findings = findings.join(tables.calls.filter(self.call_level()).select("call_id"), on="call_id",
+                                     how="semi")
+        return findings
 
 
 def worst_first(calls: pl.LazyFrame) -> pl.LazyFrame:

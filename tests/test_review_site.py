@@ -168,3 +168,12 @@ def test_reviews_cli_summarises_and_exports_decisions(out, tmp_path):
     with target.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["verdict"] for r in rows] == ["confirmed", "false_positive", "confirmed", "appeal"]
+
+
+def test_questionnaire_filter_reaches_findings_through_their_call(out):
+    tables = Tables(out)
+    every = tables.findings.collect().height
+    assert every > 0
+    assert Filters(questionnaire=("traditional",)).apply_findings(tables).collect().height == every
+    assert Filters(questionnaire=("universal",)).apply_findings(tables).collect().height == 0
+    assert Filters(questionnaire=("traditional",), rule=("alert",)).apply_calls(tables).collect().height == 2
