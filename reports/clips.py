@@ -28,11 +28,10 @@ import soundfile as sf
 
 from pipelines.store import read_json, safe_name
 
+from .labels import SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .tables import Filters, ReportError, Tables
 
-SPEAKER_LABELS = {"agent": "坐席", "customer": "客户"}
-SEVERITY_LABELS = {"critical": "严重", "major": "重要", "minor": "轻微", "info": "提示"}
 INDEX_COLUMNS = ("file", "rule", "severity", "call_id", "agent_id", "team", "date", "finding_start", "finding_end",
                  "clip_start", "clip_end", "truncated", "message", "evidence", "snippet")
 # libsndfile subtypes whose decoded samples re-encode to the same samples; anything else is copied as packets
@@ -327,7 +326,7 @@ def snippet(segments: list[dict[str, Any]], start: float, end: float) -> str:
         s, e = seg.get("start"), seg.get("end")
         if s is None or e is None or e <= start or s >= end:
             continue
-        label = SPEAKER_LABELS.get(seg.get("speaker") or "", "未知")
+        label = SPEAKER_LABEL.get(seg.get("speaker") or "", "未知")
         lines.append(f"{label}：{mask_numbers(str(seg.get('text', '')).strip())}")
     return "\n".join(lines)
 
@@ -487,7 +486,7 @@ def _filters_text(f: Filters) -> str:
 
 
 def _clip_html(n: int, c: Clip, opts: ClipOptions) -> str:
-    sev = SEVERITY_LABELS.get(c.severity, c.severity)
+    sev = SEVERITY_LABEL.get(c.severity, c.severity)
     trunc = (f' <span class="trunc">（问题过长，仅截取前 {opts.max_span_s:g} 秒）</span>' if c.truncated else "")
     return f"""<section class="clip" id="clip-{n}">
 <h2>{n}. {_e(c.rule)} <span class="sev {_e(c.severity)}">{_e(sev)}</span>{trunc}</h2>

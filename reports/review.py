@@ -18,15 +18,12 @@ from markupsafe import Markup
 from pipelines.store import read_json, safe_name
 from qa_checks.lexicon import Lexicon
 
+from .labels import DIMENSION_LABEL, KIND_LABEL, SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .ratecurve import rate_curve, rate_svg
 from .render import render
 
 SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "info": 3}
-SEVERITY_LABEL = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
-KIND_LABEL = {"violation": "违规", "alert": "预警", "info": "提示"}
-SPEAKER_LABEL = {"agent": "坐席", "customer": "客户"}
-DIMENSION_LABEL = {"compliance": "合规", "professionalism": "专业", "customer_experience": "客户体验"}
 ANSWER_LABEL = {"positive": "肯定", "negative": "否定", "unclear": "含糊", "none": "未答"}
 HIGHLIGHT_SPAN_S = 20.0  # a finding longer than this marks lines only where its evidence is found
 _EVIDENCE_SPLIT = re.compile(r"[…｜|/；;]+|\.\.\.")

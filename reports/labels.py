@@ -1,0 +1,6 @@
+"""The Chinese words every report page uses for severities, kinds, speakers and dimensions."""
+
+SEVERITY_LABEL = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
+KIND_LABEL = {"violation": "违规", "alert": "预警", "info": "提示"}
+SPEAKER_LABEL = {"agent": "坐席", "customer": "客户"}
+DIMENSION_LABEL = {"compliance": "合规", "professionalism": "专业", "customer_experience": "客户体验"}
