@@ -202,15 +202,23 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
               help="Where the pages go (default RESULTS/review).")
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--rebuild", is_flag=True, help="Write every page again, not only those of new results.")
-def review(out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
+@click.option("--week", default=None, help="Only the calls of this ISO week, e.g. 2026-W47.")
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only calls from this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only calls up to this date, inclusive.")
+def review(out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool, week: str | None,
+           date_from, date_to) -> None:
     """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
     per call. It opens straight from disk."""
     from qa_checks.lexicon import LexiconError, load_lexicon
     from reports.site import build_site
-    from reports.tables import ReportError
+    from reports.tables import Filters, ReportError
 
+    period = Filters(week=week, date_from=date_from.date() if date_from else None,
+                     date_to=date_to.date() if date_to else None)
     try:
-        report = build_site(out, dest, load_lexicon(lexicons), rebuild)
+        report = build_site(out, dest, load_lexicon(lexicons), rebuild, period)
     except (ReportError, LexiconError) as exc:
         click.echo(f"callqa: error: {exc}", err=True)
         sys.exit(2)

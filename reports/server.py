@@ -108,8 +108,8 @@ def make_handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             path, query = unquote(url.path), parse_qs(url.query)
             try:
-                if path in ("/", "/index.html"):
-                    frame = queue_frame(app.tables())
+                if path in ("/", "/index.html"):  # ?week=2026-W47 or ?from=…&to=… narrows the page to a period
+                    frame = queue_frame(app.tables(), filters_from_query(query))
                     self.send_html(render_queue(frame, lambda cid: "calls/" + quote(page_name(cid)), server=True,
                                                 reviews=app.reviews.reviewed_counts()))
                 elif path.startswith("/calls/") and path.endswith(".html"):

@@ -17,7 +17,7 @@ from qa_checks.lexicon import Lexicon, load_lexicon
 from .files import write_text_atomic
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
 from .review import build_view, load_call, render_review
-from .tables import Tables
+from .tables import Filters, Tables
 
 
 @dataclass
@@ -52,18 +52,19 @@ def _fresh(page: Path, out_dir: Path, call_id: str, stamp: float) -> bool:
 
 
 def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None = None,
-               rebuild: bool = False) -> SiteReport:
+               rebuild: bool = False, period: Filters | None = None) -> SiteReport:
     """Write `dest` (default OUT/review): index.html, queue.csv, queue.xlsx and calls/<call>.html.
 
     A call's page is written again only when its result or transcript is newer than the page (a year of
-    calls is not re-rendered after every run), or with `rebuild`.
+    calls is not re-rendered after every run), or with `rebuild`. `period` (or any other `Filters`)
+    limits the site to those calls: a year of calls is better read a week or a month at a time.
     """
     out_dir = Path(out_dir)
     dest = Path(dest) if dest else out_dir / "review"
     tables = Tables(out_dir)
     lex = lexicon or load_lexicon(None)
     report = SiteReport(dest)
-    frame = queue_frame(tables)
+    frame = queue_frame(tables, period)
     pages = dest / "calls"
     stamp = _code_stamp()
     for call_id, recording in frame.select("call_id", "recording").iter_rows():

@@ -277,6 +277,16 @@ def test_server_rejects_bad_reviews_and_unknown_calls(site):
         with urllib.request.urlopen(req) as resp:
             assert resp.status == 206 and resp.read() == (FIXTURES / "stereo_clean.wav").read_bytes()[10:20]
         assert ReviewStore(out / "reviews.sqlite3").history("mono_issues") == []
+        # the queue page for a period: the server narrows it before the page is made
+        for query, want in (("week=2026-W47", expected(out, week="2026-W47")), ("week=2026-W48", []),
+                            ("from=2026-11-19", expected(out, date_from=dt.date(2026, 11, 19)))):
+            with urllib.request.urlopen(f"{base}/?{query}") as resp:
+                page = resp.read().decode("utf-8")
+            data = json.loads(re.search(r'id="queue-data">(.*?)</script>', page, re.S).group(1))
+            assert [c["id"] for c in data["calls"]] == want, query
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(base + "/?week=47")
+        assert err.value.code == 400
     finally:
         server.shutdown()
         server.server_close()

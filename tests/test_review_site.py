@@ -177,3 +177,13 @@ def test_questionnaire_filter_reaches_findings_through_their_call(out):
     assert Filters(questionnaire=("traditional",)).apply_findings(tables).collect().height == every
     assert Filters(questionnaire=("universal",)).apply_findings(tables).collect().height == 0
     assert Filters(questionnaire=("traditional",), rule=("alert",)).apply_calls(tables).collect().height == 2
+
+
+def test_site_for_a_period_holds_only_its_calls(out, tmp_path):
+    result = CliRunner().invoke(main, ["review", "--results", str(out), "--dest", str(tmp_path / "site"),
+                                       "--from", "2026-11-17", "--to", "2026-11-18"])
+    assert result.exit_code == 0, result.output
+    pages = sorted(p.stem for p in (tmp_path / "site" / "calls").glob("*.html"))
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "results").glob("*.json")]
+    assert pages == sorted(r["call_id"] for r in results if "2026-11-17" <= r["started_at"][:10] <= "2026-11-18")
+    assert len(pages) == 2
