@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from reports.tables import Filters
+
+from .cli_filters import filter_options, period_options
 from .model import CallResult
 from .transcripts import FileError, read_transcripts
 
@@ -183,7 +186,7 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     for o in report.outcomes:
         if o.status == "failed":
             click.echo(f"callqa: error: {o.path}: {o.error}", err=True)
-    if write_review and report.tabled + counts["skipped"] + counts["scored"]:
+    if write_review and (counts["scored"] or counts["skipped"]):
         from qa_checks.lexicon import load_lexicon
         from reports.site import build_site
 
@@ -202,23 +205,16 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
               help="Where the pages go (default RESULTS/review).")
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--rebuild", is_flag=True, help="Write every page again, not only those of new results.")
-@click.option("--week", default=None, help="Only the calls of this ISO week, e.g. 2026-W47.")
-@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Only calls from this date (YYYY-MM-DD).")
-@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Only calls up to this date, inclusive.")
-def review(out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool, week: str | None,
-           date_from, date_to) -> None:
+@period_options
+def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
     """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
     per call. It opens straight from disk."""
     from qa_checks.lexicon import LexiconError, load_lexicon
     from reports.site import build_site
-    from reports.tables import Filters, ReportError
+    from reports.tables import ReportError
 
-    period = Filters(week=week, date_from=date_from.date() if date_from else None,
-                     date_to=date_to.date() if date_to else None)
     try:
-        report = build_site(out, dest, load_lexicon(lexicons), rebuild, period)
+        report = build_site(out, dest, load_lexicon(lexicons), rebuild, filters)
     except (ReportError, LexiconError) as exc:
         click.echo(f"callqa: error: {exc}", err=True)
         sys.exit(2)
@@ -233,29 +229,17 @@ def review(out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool, w
 @main.command()
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
-@click.option("--rule", multiple=True, help="Rule id (forbidden.blame) or family (forbidden); repeatable.")
-@click.option("--severity", multiple=True, type=click.Choice(["critical", "major", "minor", "info"]))
-@click.option("--agent", multiple=True)
-@click.option("--team", multiple=True)
-@click.option("--questionnaire", multiple=True)
-@click.option("--week", default=None, help="ISO week of the calls, e.g. 2026-W47.")
-@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
-@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@filter_options
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the list as CSV.")
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write it as Excel.")
 @click.option("--limit", type=int, default=20, show_default=True, help="Rows printed (the files hold all).")
-def queue(out: Path, rule: tuple[str, ...], severity: tuple[str, ...], agent: tuple[str, ...], team: tuple[str, ...],
-          questionnaire: tuple[str, ...], week: str | None, date_from, date_to, csv_path: Path | None,
-          xlsx_path: Path | None, limit: int) -> None:
+def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | None, limit: int) -> None:
     """The flagged-call queue in the terminal, worst first, under the same filters as the queue page;
     --csv/--xlsx export every matching call."""
     from reports.queue import queue_frame, write_queue_csv, write_queue_xlsx
-    from reports.tables import Filters, ReportError, Tables
+    from reports.tables import ReportError, Tables
 
     try:
-        filters = Filters(rule=rule, severity=severity, agent=agent, team=team, questionnaire=questionnaire,
-                          date_from=date_from.date() if date_from else None,
-                          date_to=date_to.date() if date_to else None, week=week)
         frame = queue_frame(Tables(out), filters)
     except ReportError as exc:
         click.echo(f"callqa: error: {exc}", err=True)

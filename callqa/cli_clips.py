@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
 import click
 
+from callqa.cli_filters import filter_options
 from reports.clips import ClipOptions, make_clips
-from reports.tables import SEVERITIES, Filters, ReportError, Tables
+from reports.tables import Filters, ReportError, Tables
 
 
 def _error(message: str) -> None:
@@ -17,15 +17,7 @@ def _error(message: str) -> None:
 
 
 @click.command()
-@click.option("--rule", multiple=True, help="Rule id (forbidden.blame) or family (forbidden); repeatable.")
-@click.option("--severity", multiple=True, type=click.Choice(SEVERITIES), help="Repeatable.")
-@click.option("--agent", multiple=True, help="Agent id; repeatable.")
-@click.option("--team", multiple=True, help="Team; repeatable.")
-@click.option("--week", default=None, help="ISO week of the calls, e.g. 2026-W47.")
-@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="First call date (YYYY-MM-DD).")
-@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Last call date, inclusive (YYYY-MM-DD).")
+@filter_options
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
               help="The output folder of `callqa run`.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -34,9 +26,7 @@ def _error(message: str) -> None:
               help="Seconds of recording kept before and after each finding.")
 @click.option("--max-span", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Longer findings are clipped to their first this many seconds (marked truncated).")
-def clips(rule: tuple[str, ...], severity: tuple[str, ...], agent: tuple[str, ...], team: tuple[str, ...],
-          week: str | None, date_from: dt.datetime | None, date_to: dt.datetime | None, results: Path, out_dir: Path, context: float,
-          max_span: float) -> None:
+def clips(filters: Filters, results: Path, out_dir: Path, context: float, max_span: float) -> None:
     """Cut one audio clip per matching finding, with context, for training.
 
     Clips are cut from the original recordings without re-encoding and listed in OUT/index.csv and
@@ -47,10 +37,6 @@ def clips(rule: tuple[str, ...], severity: tuple[str, ...], agent: tuple[str, ..
     2 on a usage error or when RESULTS holds no result tables.
     """
     try:
-        filters = Filters(rule=rule, severity=severity, agent=agent, team=team, week=week,
-                          date_from=date_from.date() if date_from else None,
-                          date_to=date_to.date() if date_to else None)
-        filters.date_range()  # a bad week is a usage error, before any file is written
         tables = Tables(results)
         report = make_clips(tables, filters, out_dir, ClipOptions(context_s=context, max_span_s=max_span))
     except ReportError as exc:

@@ -28,6 +28,7 @@ import soundfile as sf
 
 from pipelines.store import read_json, safe_name
 
+from .files import remove_leftovers, write_text_atomic
 from .labels import SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .tables import Filters, ReportError, Tables
@@ -335,6 +336,7 @@ def snippet(segments: list[dict[str, Any]], start: float, end: float) -> str:
 
 
 def _clean_leftovers(out_dir: Path) -> None:
+    remove_leftovers(out_dir)  # the index's
     for p in out_dir.iterdir():
         if _PART.match(p.name) and p.is_file():
             p.unlink(missing_ok=True)
@@ -425,17 +427,6 @@ def make_clips(tables: Tables, filters: Filters, out_dir: Path, options: ClipOpt
 # ---- the index ---------------------------------------------------------------------------------------
 
 
-def _write_text_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
-    tmp = _temp_beside(path)
-    try:
-        with tmp.open("w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-        _publish(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def index_csv_text(clips: list[Clip]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=INDEX_COLUMNS)
@@ -447,8 +438,8 @@ def index_csv_text(clips: list[Clip]) -> str:
 
 def write_index(report: ClipReport) -> None:
     # BOM: Excel opens the Chinese text right only with it
-    _write_text_atomic(report.index_csv, index_csv_text(report.clips), encoding="utf-8-sig")
-    _write_text_atomic(report.index_html, index_html(report))
+    write_text_atomic(report.index_csv, index_csv_text(report.clips), encoding="utf-8-sig")
+    write_text_atomic(report.index_html, index_html(report))
 
 
 _CSS = """

@@ -23,5 +23,13 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     return path
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    # newline="": the text is written as given (a CSV's own line ends stay as the csv module made them)
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding=encoding, newline=""))
+
+
+def remove_leftovers(folder: str | os.PathLike[str]) -> None:
+    """Delete the temporary files a killed writer left in `folder` (never read by anything)."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-# Arabic (half and full width) and spoken Chinese digits; 幺 and 两 are how 1 and 2 are read out in numbers
-_DIGIT = "[0-9０-９零〇一二三四五六七八九幺两]"
+from qa_checks.textnorm import DIGITS
+
+# Arabic (half and full width) and spoken Chinese digits; 〇 is written for 零, and 幺 and 两 are how 1 and
+# 2 are read out in numbers
+_DIGIT = f"[0-9０-９{DIGITS}〇幺两]"
 _SEP = r"[ \u3000]*[-－]?[ \u3000]*"  # "138 1234 5678", "0571-8888"
 _RUN = re.compile(rf"{_DIGIT}(?:{_SEP}{_DIGIT}){{3,}}(?:{_SEP}[Xx])?")
 _DIGITS = re.compile(_DIGIT)

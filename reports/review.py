@@ -93,14 +93,18 @@ def finding_key(index: int, finding: dict[str, Any]) -> str:
     return f"{index}:{finding['rule']}:{finding.get('start')}"
 
 
+def load_result(out_dir: Path, call_id: str) -> dict[str, Any]:
+    path = out_dir / "results" / f"{safe_name(call_id)}.json"
+    if not path.is_file():
+        raise CallNotFound(f"call {call_id!r}: no result at {path}")
+    return read_json(path)
+
+
 def load_call(out_dir: Path, call_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    name = safe_name(call_id)
-    result_path = out_dir / "results" / f"{name}.json"
-    transcript_path = out_dir / "transcripts" / f"{name}.json"
-    if not result_path.is_file():
-        raise CallNotFound(f"call {call_id!r}: no result at {result_path}")
-    transcript = read_json(transcript_path) if transcript_path.is_file() else {"segments": []}
-    return read_json(result_path), transcript
+    """A call's result and transcript (a call scored without a transcript shows no conversation)."""
+    transcript_path = out_dir / "transcripts" / f"{safe_name(call_id)}.json"
+    result = load_result(out_dir, call_id)
+    return result, read_json(transcript_path) if transcript_path.is_file() else {"segments": []}
 
 
 def _spans(text: str, evidence: str) -> list[tuple[int, int]]:

@@ -29,10 +29,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from qa_checks.lexicon import Lexicon, load_lexicon
 
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
-from .review import CallNotFound, build_view, finding_key, load_call, render_review
+from .review import CallNotFound, build_view, finding_key, load_call, load_result, render_review
 from .reviews import Review, ReviewError, ReviewStore, review_from_dict
 from .site import page_name
-from .tables import Filters, ReportError, Tables
+from .tables import Filters, ReportError, Tables, resolve_recording
 
 AUDIO_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4",
                ".ogg": "audio/ogg", ".opus": "audio/ogg", ".aac": "audio/aac"}
@@ -140,7 +140,7 @@ def make_handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 review = review_from_dict(json.loads(self.rfile.read(length)))
-                self.call_exists(review)
+                self.check_finding(review)
             except json.JSONDecodeError as exc:
                 self.fail(400, f"malformed JSON: {exc}")
                 return
@@ -153,26 +153,24 @@ def make_handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
             self.send_json(app.reviews.add(review).to_dict(), 201)
 
         # ---- handlers -------------------------------------------------------------------------------
-        def call_exists(self, review: Review) -> None:
-            result, _ = load_call(app.out_dir, review.call_id)
+        def check_finding(self, review: Review) -> None:
+            result = load_result(app.out_dir, review.call_id)
             keys = {finding_key(i, f): f["rule"] for i, f in enumerate(result.get("findings", []))}
             if keys.get(review.finding_key) != review.rule:
                 raise ReviewError(f"call {review.call_id!r} has no finding {review.finding_key!r} of rule {review.rule!r}")
 
         def review_page(self, name: str) -> None:
-            result, transcript = self.find_call(name)
+            # page names are call ids made file-safe, as the result files are named
+            result, transcript = load_call(app.out_dir, name)
             view = build_view(result, transcript, app.lex, "/audio/" + quote(result["call_id"]))
             self.send_html(render_review(view, queue_href="/", server=True))
 
-        def find_call(self, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-            # page names are call ids made file-safe; the result file carries the same name
-            return load_call(app.out_dir, name)
-
         def audio(self, call_id: str) -> None:
-            result, _ = load_call(app.out_dir, call_id)
-            path = app.tables().recording_path(result.get("recording"))
+            # asked again for every seek: the result alone says where the recording is, no tables needed
+            recording = load_result(app.out_dir, call_id).get("recording")
+            path = resolve_recording(app.out_dir, recording)
             if path is None:
-                raise FileNotFoundError(f"call {call_id!r}: recording not found ({result.get('recording')})")
+                raise FileNotFoundError(f"call {call_id!r}: recording not found ({recording})")
             size = path.stat().st_size
             ctype = AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             start, end = 0, size - 1

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from pipelines.store import safe_name
 from qa_checks.lexicon import Lexicon, load_lexicon
 
-from .files import write_text_atomic
+from .files import remove_leftovers, write_text_atomic
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
 from .review import build_view, load_call, render_review
 from .tables import Filters, Tables
@@ -66,6 +66,8 @@ def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None 
     report = SiteReport(dest)
     frame = queue_frame(tables, period)
     pages = dest / "calls"
+    remove_leftovers(dest)
+    remove_leftovers(pages)
     stamp = _code_stamp()
     for call_id, recording in frame.select("call_id", "recording").iter_rows():
         if not rebuild and _fresh(pages / page_name(call_id), out_dir, call_id, stamp):

@@ -7,14 +7,13 @@ and "the calls of week 2026-W47" mean the same thing everywhere.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
+from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS, newest_scorings
 
 SEVERITIES = ("critical", "major", "minor", "info")  # worst first
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
@@ -59,17 +58,6 @@ def scan_table(out_dir: Path, name: str) -> pl.LazyFrame:
     return pl.scan_parquet([str(f) for f in files])
 
 
-def newest_scorings(calls: pl.LazyFrame) -> pl.LazyFrame:
-    """(call_id, run_id) of each call's newest scoring, from those two columns only: a year of calls is
-    grouped without reading the rest of its columns."""
-    return calls.group_by("call_id").agg(pl.col("run_id").max())
-
-
-def latest_findings(calls: pl.LazyFrame, findings: pl.LazyFrame) -> pl.LazyFrame:
-    """The findings of each call's newest scoring (older runs of a re-scored call are dropped)."""
-    return findings.join(calls.select("call_id", "run_id"), on=["call_id", "run_id"], how="semi")
-
-
 @dataclass
 class Tables:
     """The calls and findings of an output folder (`callqa run --out`), newest scoring per call."""
@@ -93,16 +81,20 @@ class Tables:
                          .with_columns(call_date()))
 
     def recording_path(self, recording: str | None) -> Path | None:
-        """Where a call's recording is now: as stored, else relative to the output folder's parent."""
-        if not recording:
-            return None
-        path = Path(recording)
-        candidates = [path] if path.is_absolute() else [Path.cwd() / path, self.out_dir.parent / path,
-                                                        self.out_dir / path]
-        for c in candidates:
-            if c.is_file():
-                return c.resolve()
+        return resolve_recording(self.out_dir, recording)
+
+
+def resolve_recording(out_dir: Path, recording: str | None) -> Path | None:
+    """Where a call's recording is now: as stored, else relative to the working folder, the output
+    folder's parent or the output folder (a run given relative paths stores them as given)."""
+    if not recording:
         return None
+    path = Path(recording)
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, out_dir.parent / path, out_dir / path]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    return None
 
 
 @dataclass(frozen=True)
@@ -180,7 +172,3 @@ def worst_first(calls: pl.LazyFrame) -> pl.LazyFrame:
     """Failed calls first, then by critical and other findings, then by score (lowest first)."""
     return calls.sort(["passed", "n_critical", "score", "n_findings", "call_id"],
                       descending=[False, True, False, True, False], nulls_last=True)
-
-
-def out_dir_from_env(default: str = "out") -> Path:
-    return Path(os.environ.get("CALLQA_OUT", default))

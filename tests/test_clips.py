@@ -433,10 +433,12 @@ def test_findings_without_times_are_listed_not_clipped(output: Path, tmp_path: P
 def test_leftovers_of_a_killed_run_are_removed(output: Path, tmp_path: Path) -> None:
     half = tmp_path / ".forbidden.vague__x__0m01.0s-0m02.0s.0123abcd.part.flac"
     half.write_bytes(b"half a clip")
+    half_index = tmp_path / ".index.csv.k2j4x9.tmp"
+    half_index.write_text("file,ru", encoding="utf-8")
     keep = tmp_path / "notes.txt"
     keep.write_text("trainer notes", encoding="utf-8")
     make_clips(Tables(output), Filters(rule=("forbidden",)), tmp_path)
-    assert not half.exists() and keep.exists()
+    assert not half.exists() and not half_index.exists() and keep.exists()
 
 
 # ---- the command -------------------------------------------------------------------------------------

@@ -41,7 +41,10 @@ def test_site_pages_exports_and_incremental_rebuild(out):
     later = time.time() + 5
     os.utime(result, (later, later))
     assert build_site(out).pages == 1
+    half = first.dest / "calls" / ".mono_issues.html.x1y2z3.tmp"  # a killed build's
+    half.write_text("<html", encoding="utf-8")
     assert build_site(out, rebuild=True).pages == 5
+    assert not half.exists()
 
 
 def test_a_broken_result_is_named_and_the_other_pages_are_written(out):
