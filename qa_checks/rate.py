@@ -8,6 +8,7 @@ clause at 180/min is a violation even when the call average is fine).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from callqa.model import Finding
@@ -32,9 +33,9 @@ def cpm(chars: int, seconds: float) -> float:
     return 60.0 * chars / seconds if seconds > 0 else 0.0
 
 
-def worst_window(utts: list[Utterance], min_seconds: float) -> RateWindow | None:
-    """The fastest run of consecutive utterances with at least `min_seconds` of speech (two pointers)."""
-    best: RateWindow | None = None
+def windows(utts: list[Utterance], min_seconds: float) -> Iterator[RateWindow]:
+    """From each utterance, the shortest run of consecutive ones holding at least `min_seconds` of speech
+    (two pointers); the runs stop where the rest of the call holds less."""
     j = 0
     chars = 0
     secs = 0.0
@@ -44,20 +45,16 @@ def worst_window(utts: list[Utterance], min_seconds: float) -> RateWindow | None
             secs += utts[j].seg.duration
             j += 1
         if secs < min_seconds:
-            break
-        r = cpm(chars, secs)
-        if best is None or r > best.chars_per_min:
-            best = RateWindow(r, utts[i].seg.start, utts[j - 1].seg.end, i, j - 1)
+            return
+        yield RateWindow(cpm(chars, secs), utts[i].seg.start, utts[j - 1].seg.end, i, j - 1)
         chars -= len(utts[i].clean)
         secs -= utts[i].seg.duration
-    if best is None:
-        # a single utterance longer than the window, or none at all
-        long = [u for u in utts if u.seg.duration >= min_seconds]
-        if long:
-            u = max(long, key=lambda x: cpm(len(x.clean), x.seg.duration))
-            k = utts.index(u)
-            best = RateWindow(cpm(len(u.clean), u.seg.duration), u.seg.start, u.seg.end, k, k)
-    return best
+
+
+def worst_window(utts: list[Utterance], min_seconds: float) -> RateWindow | None:
+    """The fastest run of consecutive utterances with at least `min_seconds` of speech."""
+    # None only when the whole call holds less than `min_seconds` of speech
+    return max(windows(utts, min_seconds), key=lambda w: w.chars_per_min, default=None)
 
 
 def check_rate(call: AnalyzedCall) -> tuple[list[Finding], dict[str, object]]:

@@ -14,7 +14,7 @@ from typing import Any
 from callqa.model import transcript_from_dict
 from qa_checks.call import AnalyzedCall
 from qa_checks.lexicon import Lexicon
-from qa_checks.rate import cpm
+from qa_checks.rate import RateWindow, cpm, rate_of, windows
 
 
 @dataclass(frozen=True)
@@ -28,18 +28,11 @@ class RatePoint:
 def rate_curve(transcript: dict[str, Any], lex: Lexicon, window_seconds: float | None = None) -> list[RatePoint]:
     window = float(window_seconds or lex.setting("rate.window_seconds"))
     utts = AnalyzedCall(transcript_from_dict(transcript), lex).agent
-    points: list[RatePoint] = []
-    for i in range(len(utts)):
-        chars, secs, j = 0, 0.0, i
-        while j < len(utts) and secs < window:
-            chars += len(utts[j].clean)
-            secs += utts[j].seg.duration
-            j += 1
-        if secs <= 0 or (secs < window and points):
-            break  # the tail shorter than a window is already inside the last full one
-        start, end = utts[i].seg.start, utts[j - 1].seg.end
-        points.append(RatePoint(round((start + end) / 2, 2), round(cpm(chars, secs), 1), start, end))
-    return points
+    spans = list(windows(utts, window))
+    if not spans and utts:  # less speech than one window: the call's one rate
+        chars, secs = rate_of(utts)
+        spans = [RateWindow(cpm(chars, secs), utts[0].seg.start, utts[-1].seg.end, 0, len(utts) - 1)]
+    return [RatePoint(round((w.start + w.end) / 2, 2), round(w.chars_per_min, 1), w.start, w.end) for w in spans]
 
 
 def rate_svg(points: list[RatePoint], duration: float, lower: float, upper: float,
