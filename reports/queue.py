@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from .files import write_atomic
+from .labels import SEVERITY_LABEL
 from .render import render
 from .tables import SEVERITIES, Filters, Tables, worst_first
 
@@ -79,7 +80,7 @@ def queue_data(frame: pl.DataFrame, call_href: Callable[[str], str], reviews: di
         "team": sorted({row["team"] for row in rows if row["team"]}),
         "questionnaire": sorted({q for row in rows for q in row["q"].split("+") if q}),
     }
-    return {"calls": rows, "options": options}
+    return {"calls": rows, "options": options, "severity_label": SEVERITY_LABEL}
 
 
 def render_queue(frame: pl.DataFrame, call_href: Callable[[str], str], *, server: bool,

@@ -5,7 +5,7 @@
   const server = form.dataset.server === "true";
   const body = document.querySelector("#queue tbody");
   const MAX_ROWS = 500;  // the table shows the worst 500; exports hold every match
-  const SEV = { critical: "严重", major: "重要", minor: "一般", info: "提示" };
+  const SEV = data.severity_label;
   const fields = ["rule", "severity", "agent", "team", "questionnaire", "from", "to"];
   const input = {};
   fields.forEach(function (f) { input[f] = document.getElementById("f-" + f); });
