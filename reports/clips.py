@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import csv
-import html
 import io
 import os
 import re
@@ -20,7 +19,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import av
 import polars as pl
@@ -31,6 +29,7 @@ from pipelines.store import read_json, safe_name
 from .files import remove_leftovers, write_text_atomic
 from .labels import SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
+from .render import render
 from .tables import Filters, ReportError, Tables
 
 INDEX_COLUMNS = ("file", "rule", "severity", "call_id", "agent_id", "team", "date", "finding_start", "finding_end",
@@ -286,13 +285,6 @@ def name_time(seconds: float) -> str:
     return f"{minutes}m{rest / 10:04.1f}s"
 
 
-def clock(seconds: float) -> str:
-    """24.24 -> '00:24.2' (for people)."""
-    tenths = round(max(seconds, 0.0) * 10)
-    minutes, rest = divmod(tenths, 600)
-    return f"{minutes:02d}:{rest / 10:04.1f}"
-
-
 def _safe_part(text: str, limit: int = 60) -> str:
     return safe_name(text)[:limit] or "x"
 
@@ -442,33 +434,10 @@ def write_index(report: ClipReport) -> None:
     write_text_atomic(report.index_html, index_html(report))
 
 
-_CSS = """
-body{font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2em auto;
-max-width:960px;padding:0 1em;color:#222;background:#fafafa}
-h1{font-size:1.4em}.meta{color:#666;font-size:.9em}
-.clip{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}
-.clip h2{font-size:1.05em;margin:0 0 .4em}.sev{padding:0 .4em;border-radius:3px;color:#fff;font-size:.85em}
-.critical{background:#b00020}.major{background:#d9480f}.minor{background:#b08800}.info{background:#777}
-.trunc{color:#b00020;font-size:.85em}audio{width:100%;margin:.4em 0}
-dl{display:grid;grid-template-columns:6em 1fr;gap:.2em .6em;margin:.4em 0}dt{color:#666}dd{margin:0}
-.snippet{white-space:pre-wrap;background:#f3f3f3;padding:.5em;border-radius:4px;margin:0}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left}
-"""
-# one player at a time, and the next clip starts when one ends: a trainer can listen straight through
-_JS = """
-const players=[...document.querySelectorAll('audio')];
-players.forEach((a,i)=>{a.addEventListener('play',()=>players.forEach(b=>{if(b!==a)b.pause();}));
-a.addEventListener('ended',()=>{if(players[i+1])players[i+1].play();});});
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 def _filters_text(f: Filters) -> str:
     parts = [f"{label}：{'、'.join(values)}" for label, values in
-             (("规则", f.rule), ("严重程度", f.severity), ("坐席", f.agent), ("团队", f.team)) if values]
+             (("规则", f.rule), ("严重程度", tuple(SEVERITY_LABEL.get(v, v) for v in f.severity)),
+              ("坐席", f.agent), ("班组", f.team), ("问卷", f.questionnaire)) if values]
     if f.week:
         parts.append(f"周：{f.week}")
     if f.date_from or f.date_to:
@@ -476,51 +445,7 @@ def _filters_text(f: Filters) -> str:
     return "；".join(parts) or "全部"
 
 
-def _clip_html(n: int, c: Clip, opts: ClipOptions) -> str:
-    sev = SEVERITY_LABEL.get(c.severity, c.severity)
-    trunc = (f' <span class="trunc">（问题过长，仅截取前 {opts.max_span_s:g} 秒）</span>' if c.truncated else "")
-    return f"""<section class="clip" id="clip-{n}">
-<h2>{n}. {_e(c.rule)} <span class="sev {_e(c.severity)}">{_e(sev)}</span>{trunc}</h2>
-<audio controls preload="none" src="{_e(quote(c.file))}"></audio>
-<dl>
-<dt>通话</dt><dd>{_e(c.call_id)}（{_e(c.date or "日期未知")}）</dd>
-<dt>坐席</dt><dd>{_e(c.agent_id or "未知")}　团队：{_e(c.team or "未知")}</dd>
-<dt>问题时段</dt><dd>{_e(clock(c.finding_start))}–{_e(clock(c.finding_end))}　片段：{_e(clock(c.clip_start))}–{_e(clock(c.clip_end))}</dd>
-<dt>触发原因</dt><dd>{_e(c.message)}</dd>
-<dt>触发内容</dt><dd>{_e(c.evidence) or "（无）"}</dd>
-<dt>文件</dt><dd>{_e(c.file)}</dd>
-</dl>
-<pre class="snippet">{_e(c.snippet) or "（无转写内容）"}</pre>
-</section>"""
-
-
 def index_html(report: ClipReport) -> str:
     """A page that works opened straight from disk: relative audio sources, no outside resources."""
-    clips = "\n".join(_clip_html(i, c, report.options) for i, c in enumerate(report.clips, 1))
-    skipped = ""
-    if report.skipped:
-        rows = "\n".join(f"<tr><td>{_e(s.rule)}</td><td>{_e(s.call_id)}</td>"
-                         f"<td>{_e(clock(s.start) if s.start is not None else '')}</td><td>{_e(s.reason)}</td></tr>"
-                         for s in report.skipped)
-        skipped = (f"<h2>未生成片段（{len(report.skipped)}）</h2>\n<table><tr><th>规则</th><th>通话</th>"
-                   f"<th>时间</th><th>原因</th></tr>\n{rows}\n</table>")
-    empty = "" if report.clips else "<p>没有符合条件的问题片段。</p>"
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>问题录音片段（{len(report.clips)}）</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>问题录音片段</h1>
-<p class="meta">共 {len(report.clips)} 个片段；筛选条件：{_e(_filters_text(report.filters))}；
-每个片段含问题前后各 {report.options.context_s:g} 秒。号码已隐去。</p>
-{empty}
-{clips}
-{skipped}
-<script>{_JS}</script>
-</body>
-</html>
-"""
+    return render("clips.html.j2", report=report, filters_text=_filters_text(report.filters),
+                  severity_label=SEVERITY_LABEL)

@@ -18,6 +18,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["j2", "html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals["asset"] = asset
+    env.globals["clock"] = clock
     env.filters["json_script"] = json_script
     return env
 
@@ -25,6 +26,14 @@ def environment() -> Environment:
 @cache
 def asset(name: str) -> Markup:
     return Markup((HERE / "static" / name).read_text(encoding="utf-8"))
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds into a call as people read them: 84.2 -> '1:24.2'."""
+    if seconds is None:
+        return "—"
+    s = max(0.0, float(seconds))
+    return f"{int(s // 60)}:{s % 60:04.1f}"
 
 
 def json_script(data: Any) -> Markup:

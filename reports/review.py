@@ -81,13 +81,6 @@ class CallView:
     audio_src: str | None
 
 
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    s = max(0.0, float(seconds))
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
 def finding_key(index: int, finding: dict[str, Any]) -> str:
     """Stable within one scoring of a call: position, rule and start."""
     return f"{index}:{finding['rule']}:{finding.get('start')}"
@@ -168,4 +161,4 @@ def build_view(result: dict[str, Any], transcript: dict[str, Any], lex: Lexicon,
 
 def render_review(view: CallView, *, queue_href: str, server: bool) -> str:
     return render("review.html.j2", v=view, r=view.result, m=view.result.get("metrics", {}),
-                  clock=clock, queue_href=queue_href, server=server)
+                  queue_href=queue_href, server=server)
