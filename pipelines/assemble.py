@@ -16,7 +16,7 @@ from qa_checks import Lexicon, check_call
 
 from .audio import SAMPLE_RATE, LoadedAudio
 from .manifest import CallMeta
-from .measures import HOP, measure, rms_db, segment_loudness
+from .measures import HOP, active_frames, levels_db, measure, segment_loudness
 from .roles import RoleAssignment, assign_roles
 from .speakers import Separation, Track
 from .transcribe import Utterance
@@ -32,17 +32,11 @@ def refine_times(utterances: dict[str, list[Utterance]], audio: LoadedAudio, sep
     overlap (interruption) and speaking-rate measures need those edges.
     """
     tracks = {t.label: t for t in separation.tracks}
-    mono_db: np.ndarray | None = None
     out: dict[str, list[Utterance]] = {}
     for label, utts in utterances.items():
         track = tracks[label]
-        if track.channel is not None:
-            db = rms_db(audio.samples[track.channel])
-        else:
-            mono_db = rms_db(audio.mono) if mono_db is None else mono_db
-            db = mono_db
-        floor = float(np.percentile(db, 10))
-        active = db > floor + 15.0
+        db = levels_db(audio, track.channel)
+        active, _ = active_frames(db)
         times = np.arange(len(db)) * HOP / SAMPLE_RATE
         if track.channel is None:  # only this speaker's turns count as their speech
             own = np.zeros(len(times), dtype=bool)

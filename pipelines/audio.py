@@ -42,7 +42,8 @@ class AudioInfo:
 class LoadedAudio:
     info: AudioInfo
     samples: np.ndarray  # (channels, n) float32 at SAMPLE_RATE
-    extra: dict[str, object] = field(default_factory=dict)
+    # per-recording values derived once and shared by the stages (frame levels: pipelines.measures)
+    derived: dict[str, object] = field(default_factory=dict)
 
     @property
     def mono(self) -> np.ndarray:

@@ -15,6 +15,7 @@ from .audio import SAMPLE_RATE, LoadedAudio
 
 FRAME = 800  # 50 ms frames
 HOP = 400
+ACTIVE_DB = 15.0  # speech: this far above the recording's noise floor
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,23 @@ class Measures:
 def rms_db(x: np.ndarray) -> np.ndarray:
     rms = librosa.feature.rms(y=x, frame_length=FRAME, hop_length=HOP, center=True)[0]
     return 20 * np.log10(np.maximum(rms, 1e-6))
+
+
+def levels_db(audio: LoadedAudio, channel: int | None) -> np.ndarray:
+    """Frame levels (dBFS) of one channel, or of the mono mix for None; computed once per recording and
+    shared by the stages that need them (edge snapping, silences)."""
+    if channel is None and audio.samples.shape[0] == 1:
+        channel = 0  # a mono recording's mix is its one channel
+    cache: dict[int | None, np.ndarray] = audio.derived.setdefault("levels_db", {})  # type: ignore[assignment]
+    if channel not in cache:
+        cache[channel] = rms_db(audio.samples[channel] if channel is not None else audio.mono)
+    return cache[channel]
+
+
+def active_frames(db: np.ndarray) -> tuple[np.ndarray, float]:
+    """Frames well above the noise floor (the 10th percentile level), and that floor."""
+    floor = float(np.percentile(db, 10))
+    return db > floor + ACTIVE_DB, floor
 
 
 def segment_loudness(samples: np.ndarray, start: float, end: float) -> float | None:
@@ -46,9 +64,8 @@ def silences(audio: LoadedAudio, speech: list[tuple[float, float]], min_gap: flo
     Speech is both what the recogniser heard and what the signal shows above the noise floor, so a
     cough or a hold tone is not dead air and an unrecognised mumble is not either.
     """
-    levels = np.max(np.stack([rms_db(ch) for ch in audio.samples]), axis=0)
-    floor = float(np.percentile(levels, 10))
-    active = levels > floor + 15.0
+    levels = np.max(np.stack([levels_db(audio, ch) for ch in range(audio.samples.shape[0])]), axis=0)
+    active, floor = active_frames(levels)
     times = librosa.frames_to_time(np.arange(len(levels)), sr=SAMPLE_RATE, hop_length=HOP)
     for a, b in speech:
         active[(times >= a) & (times <= b)] = True
