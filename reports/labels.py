@@ -4,3 +4,4 @@ SEVERITY_LABEL = {"critical": "严重", "major": "重要", "minor": "一般", "i
 KIND_LABEL = {"violation": "违规", "alert": "预警", "info": "提示"}
 SPEAKER_LABEL = {"agent": "坐席", "customer": "客户"}
 DIMENSION_LABEL = {"compliance": "合规", "professionalism": "专业", "customer_experience": "客户体验"}
+ANSWER_LABEL = {"positive": "肯定", "negative": "否定", "unclear": "含糊", "none": "未答"}  # the customer's answer

@@ -18,13 +18,13 @@ from markupsafe import Markup
 from pipelines.store import read_json, safe_name
 from qa_checks.lexicon import Lexicon
 
-from .labels import DIMENSION_LABEL, KIND_LABEL, SEVERITY_LABEL, SPEAKER_LABEL
+from .labels import ANSWER_LABEL, DIMENSION_LABEL, KIND_LABEL, SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .ratecurve import rate_curve, rate_svg
 from .render import render
+from .tables import SEVERITIES
 
-SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "info": 3}
-ANSWER_LABEL = {"positive": "肯定", "negative": "否定", "unclear": "含糊", "none": "未答"}
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 HIGHLIGHT_SPAN_S = 20.0  # a finding longer than this marks lines only where its evidence is found
 _EVIDENCE_SPLIT = re.compile(r"[…｜|/；;]+|\.\.\.")
 
