@@ -40,7 +40,7 @@ is loaded with two stray training-mode dropouts switched off (see Voice), withou
 different rendering of the same text on every call. Same machine and packages, same bytes.
 
 Outputs: `audio_fixtures/<name>.wav|.flac` and `audio_fixtures/<name>.truth.json` (the transcript
-contract of docs/CONTRACT.md plus `channels` or `mono`, `sample_rate`, `planted`, `audio`,
+contract of docs/CONTRACT.md plus `channels` or `mono`, `sample_rate`, `planted`, `recording`,
 `duration`), and the per-line rate table in README.md between the `<!-- rates -->` markers.
 """
 
@@ -325,7 +325,7 @@ def build(voice: Voice, spec: dict) -> list[dict]:
         "call_id": spec["call_id"],
         "agent_id": spec.get("agent_id"),
         "questionnaire": spec.get("questionnaire", "traditional"),
-        "audio": audio_path.name,
+        "recording": audio_path.name,
         "sample_rate": SR_OUT,
         "duration": round(total / SR_OUT, 3),
     }
@@ -436,7 +436,7 @@ def check() -> int:
         spec = load_script(spec_path)
         name = spec["name"]
         truth = json.loads((HERE / f"{name}.truth.json").read_text(encoding="utf-8"))
-        path = HERE / truth["audio"]
+        path = HERE / truth["recording"]
         total_bytes += path.stat().st_size + (HERE / f"{name}.truth.json").stat().st_size
         data, sr = sf.read(path, dtype="float64", always_2d=True)
         info = sf.info(path)

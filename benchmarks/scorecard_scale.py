@@ -32,11 +32,11 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
 from reports.queue import queue_frame
 from reports.scorecard import DIMENSIONS, build_scorecard, rule_catalogue
 from reports.scorecard_files import write_all
 from reports.tables import Filters, Tables, parse_week, scan_table
+from results.schema import CALL_COLUMNS, FINDING_COLUMNS
 
 WEEKS = 52
 FIRST_MONDAY = dt.date(2025, 12, 1)  # 2025-W49 … 2026-W48: 2026-W47 has eight weeks before it and one after

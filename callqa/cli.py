@@ -150,9 +150,15 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     from pipelines.flow import run as run_flow
     from pipelines.manifest import DEFAULT_PATTERN
     from pipelines.settings import PipelineSettings
+    from qa_checks import LexiconError, load_lexicon
 
     settings = PipelineSettings.from_env(concurrency=concurrency, whisper_model=whisper_model, device=device,
                                          compute_type=compute_type, beam_size=beam_size)
+    try:
+        load_lexicon(lexicons)  # a broken lexicon stops here, before any recording is decoded
+    except LexiconError as exc:
+        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        sys.exit(2)
     files = find_recordings([str(r) for r in recordings])
     if not files:
         click.echo("callqa: error: no recordings found", err=True)
@@ -181,13 +187,14 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         finally:
             set_progress_hook(None)
     counts = report.counts()
-    click.echo(f"{counts['scored']} scored, {counts['skipped']} already done, {counts['failed']} failed; "
+    transcribed = sum(1 for o in report.outcomes if o.status == "scored" and o.transcribed)
+    click.echo(f"{counts['scored']} scored ({transcribed} transcribed, {counts['scored'] - transcribed} re-scored "
+               f"from their stored transcripts), {counts['skipped']} already done, {counts['failed']} failed; "
                f"{report.tabled} added to the tables; report: {out / 'runs' / (report.run_id + '.json')}")
     for o in report.outcomes:
         if o.status == "failed":
             click.echo(f"callqa: error: {o.path}: {o.error}", err=True)
     if write_review and (counts["scored"] or counts["skipped"]):
-        from qa_checks.lexicon import load_lexicon
         from reports.site import build_site
 
         site = build_site(out, None, load_lexicon(lexicons))
@@ -209,7 +216,7 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
 def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
     """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
     per call. It opens straight from disk."""
-    from qa_checks.lexicon import LexiconError, load_lexicon
+    from qa_checks import LexiconError, load_lexicon
     from reports.site import build_site
     from reports.tables import ReportError
 
@@ -267,7 +274,7 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
 def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | None) -> None:
     """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
-    from qa_checks.lexicon import LexiconError, load_lexicon
+    from qa_checks import LexiconError, load_lexicon
     from reports.server import make_server
     from reports.tables import ReportError
 
@@ -297,8 +304,8 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
     that analysts often reject is one whose lexicon needs work."""
     import csv
 
-    from reports.files import write_atomic
     from reports.reviews import ReviewStore
+    from results.files import write_atomic
 
     path = db or out / "reviews.sqlite3"
     if not path.is_file():
@@ -318,12 +325,124 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
 
         def write(tmp: Path) -> None:
             with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=["id", "created_at", "call_id", "run_id", "finding_key", "rule",
-                                                   "verdict", "reviewer", "comment"])
+                w = csv.DictWriter(fh, fieldnames=["id", "created_at", "call_id", "run_id", "finding_key", "rule", "item",
+                                                   "span_start", "span_end", "verdict", "reviewer", "comment"])
                 w.writeheader()
                 w.writerows(rows)
 
         click.echo(f"wrote {write_atomic(csv_path, write)} ({len(rows)} decisions)")
+
+
+@main.command()
+@click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="The `callqa run` output folder whose stored transcripts are scored again.")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Lexicon folder to score with (default: the bundled lexicons/, or $CALLQA_LEXICONS).")
+@filter_options
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option("--all", "force", is_flag=True, help="Score every selected call again, even when its result is current.")
+def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, force: bool) -> None:
+    """Score stored transcripts again with the current lexicons (no audio decoded, no model loaded), write
+    the new results and tables, and print what changed: findings added and removed per rule, and calls whose
+    verdict flipped. Only calls whose result is not current are scored, unless --all.
+
+    Exit status: 0 when every selected call was scored (or was current), 1 when any failed, 2 on a usage
+    or lexicon error."""
+    import os
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from pipelines.flow import rescore as rescore_flow
+    from qa_checks import LexiconError, load_lexicon
+    from reports.tables import ReportError, Tables
+    from results.store import ResultStore
+
+    try:
+        load_lexicon(lexicons)
+    except LexiconError as exc:
+        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        sys.exit(2)
+    if not (out / "transcripts").is_dir():
+        click.echo(f"callqa: error: {out}: no stored transcripts (run `callqa run RECORDINGS --out {out}` first)",
+                   err=True)
+        sys.exit(2)
+    if filters == Filters():
+        call_ids = ResultStore(out).call_ids()
+    else:
+        try:
+            call_ids = filters.apply_calls(Tables(out)).select("call_id").collect()["call_id"].to_list()
+        except ReportError as exc:
+            click.echo(f"callqa: error: {exc}", err=True)
+            sys.exit(2)
+    report = rescore_flow(str(out), sorted(call_ids), str(lexicons) if lexicons else None, force=force,
+                          dry_run=dry_run)
+    _print_changes(report)
+    for o in report.outcomes:
+        if o.status == "failed":
+            click.echo(f"callqa: error: {o.call_id}: {o.error}", err=True)
+    sys.exit(1 if report.counts()["failed"] else 0)
+
+
+def _print_changes(report) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+
+    counts = report.counts()
+    added: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    for o in report.outcomes:
+        added.update(o.added)
+        removed.update(o.removed)
+    console = Console(highlight=False)
+    verb = "would be" if report.dry_run else "were"
+    click.echo(f"{len(report.outcomes)} calls selected: {counts['scored']} {verb} scored again, "
+               f"{counts['current']} already current, {counts['failed']} failed"
+               + ("" if report.dry_run else f"; {report.tabled} added to the tables (run {report.run_id})"))
+    if added or removed:
+        table = Table(title="findings " + ("that would change" if report.dry_run else "changed"), box=None)
+        for col in ("rule", "added", "removed"):
+            table.add_column(col, justify="left" if col == "rule" else "right")
+        for rule in sorted(set(added) | set(removed)):
+            table.add_row(Text(rule), f"+{added[rule]}", f"-{removed[rule]}")
+        console.print(table)
+    elif counts["scored"]:
+        click.echo("no finding changed")
+    flipped = [o for o in report.outcomes if o.flipped]
+    for o in flipped:
+        click.echo(f"verdict flipped: {o.call_id}: {'PASS' if o.was_passed else 'FAIL'} → "
+                   f"{'PASS' if o.passed else 'FAIL'} (score {o.score:g})")
+    click.echo(f"{len(flipped)} calls changed verdict")
+
+
+@main.command()
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Lexicon folder (default: the bundled lexicons/, or $CALLQA_LEXICONS).")
+@click.option("--markdown", is_flag=True, help="Print the catalogue as the README's Markdown table.")
+def rules(lexicons: Path | None, markdown: bool) -> None:
+    """The rule catalogue: every rule the engine checks, with its kind, severity, dimension, weight, whether
+    it is enabled, and its title (from the rule registry and rules.yaml)."""
+    from qa_checks import LexiconError, load_lexicon
+    from qa_checks.catalogue import catalogue, markdown_table
+
+    try:
+        lex = load_lexicon(lexicons)
+    except LexiconError as exc:
+        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        sys.exit(2)
+    if markdown:
+        click.echo(markdown_table(lex))
+        return
+    from reports.labels import DIMENSION_LABEL, KIND_LABEL
+
+    # short cells so the table reads in an 80-column terminal; `--markdown` has the documentation
+    table = Table(title=f"{len(lex.rules)} rules, lexicons {lex.fingerprint} ({lex.directory})", box=None,
+                  padding=(0, 1))
+    for col in ("rule", "kind", "severity", "dim", "weight", "on", "title"):
+        table.add_column(col, justify="right" if col == "weight" else "left", no_wrap=col != "title",
+                         overflow="fold")
+    for r in catalogue(lex):
+        table.add_row(Text(r.id), KIND_LABEL.get(r.kind, r.kind), Text(r.severity, style=_SEVERITY_STYLE.get(r.severity, "")),
+                      DIMENSION_LABEL.get(r.dimension, r.dimension), f"{r.weight:g}", "✓" if r.enabled else "✗",
+                      Text(r.title))
+    Console(highlight=False).print(table)
 
 
 @main.command()

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from reports.tables import SEVERITIES, Filters, ReportError
+from callqa.model import SEVERITIES
+from reports.tables import Filters, ReportError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 _PERIOD = [
@@ -19,7 +20,7 @@ _PERIOD = [
 ]
 _FINDINGS = [
     click.option("--rule", multiple=True, help="Rule id (forbidden.blame) or family (forbidden); repeatable."),
-    click.option("--severity", multiple=True, type=click.Choice(SEVERITIES), help="Repeatable."),
+    click.option("--severity", multiple=True, type=click.Choice([s.value for s in SEVERITIES]), help="Repeatable."),
     click.option("--agent", multiple=True, help="Agent id; repeatable."),
     click.option("--team", multiple=True, help="Team; repeatable."),
     click.option("--questionnaire", multiple=True, help="Questionnaire (traditional, participating…); repeatable."),

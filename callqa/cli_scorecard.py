@@ -51,7 +51,7 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
     if serve:
         if week:
             _error("--week cannot be used with --serve: each Monday's run takes the week that just ended")
-        from pipelines.weekly import CRON, TIMEZONE, deploy_weekly, require_server
+        from reports.weekly import CRON, TIMEZONE, deploy_weekly, require_server
 
         if not (out / "tables").is_dir():
             _error(f"{out}: no result tables here (expected {out / 'tables'})")

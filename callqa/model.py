@@ -1,17 +1,54 @@
-"""The transcript model: the one vocabulary every stage speaks (see CONTRACT.md).
+"""The model: the one vocabulary every stage speaks (see CONTRACT.md).
 
-It depends on nothing else in the project. Parsing is strict and every error names the field that is
-wrong, because transcripts arrive from other call-center systems as often as from our own pipeline.
+Words, utterances, segments, the call's audio measures, transcripts, findings and results, and the
+enumerations of severity, kind and dimension with their order. It depends on nothing else in the
+project. Parsing is strict and every error names the field that is wrong, because transcripts arrive
+from other call-center systems as often as from our own pipeline.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 Speaker = Literal["agent", "customer"]
 SPEAKERS: tuple[str, ...] = ("agent", "customer")
+
+
+class Severity(StrEnum):
+    """How bad a finding is; members are listed worst first."""
+
+    CRITICAL = "critical"  # the call fails outright (一票否决)
+    MAJOR = "major"
+    MINOR = "minor"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for the worst severity: sorting by rank puts the worst first."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+SEVERITIES: tuple[Severity, ...] = tuple(Severity)
+
+
+class Kind(StrEnum):
+    VIOLATION = "violation"  # the agent did something wrong: deducts
+    ALERT = "alert"  # a business event someone must follow up: never deducts
+
+
+class Dimension(StrEnum):
+    """The three QA dimensions of seed 004, in the order reports show them."""
+
+    COMPLIANCE = "compliance"
+    PROFESSIONALISM = "professionalism"
+    CUSTOMER_EXPERIENCE = "customer_experience"
+
+
+DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
 
 
 class TranscriptError(ValueError):
@@ -23,11 +60,25 @@ class Word:
     word: str
     start: float
     end: float
-    probability: float | None = None
+    probability: float | None = None  # the recogniser's confidence; None from systems that give none
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What one voice said in one stretch, as the recogniser heard it; its speaker is decided later."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
+    """An utterance placed in the call: who said it, when, the words."""
+
     speaker: Speaker
     start: float
     end: float
@@ -40,6 +91,35 @@ class Segment:
         return max(0.0, self.end - self.start)
 
 
+@dataclass(frozen=True, slots=True)
+class RoleDecision:
+    """Which speaker track is the agent, and how sure the decision is."""
+
+    agent: str  # track label
+    customer: str | None
+    confidence: float  # 0.5 = a guess, 1.0 = only one track says anything an agent says
+    scores: dict[str, float]
+    method: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioMeasures:
+    """What the speech pipeline measured of the recording, beside the words (CONTRACT.md `audio`)."""
+
+    duration: float
+    sample_rate: int
+    channels: int
+    separation: str  # "stereo" or "diarization"
+    roles: RoleDecision | None = None
+    silences: tuple[tuple[float, float], ...] = ()  # nobody speaks, inside the call, longest first
+    noise_floor_dbfs: float | None = None
+    talk_ratio: float | None = None  # agent share of speaking time
+    warnings: tuple[str, ...] = ()
+    sha256: str | None = None  # the recording's content hash
+    settings: str | None = None  # fingerprint of the speech settings the transcript was made with
+    model: str | None = None  # the recogniser
+
+
 @dataclass(slots=True)
 class Transcript:
     call_id: str
@@ -49,6 +129,7 @@ class Transcript:
     questionnaire: str | list[str] | None = None
     team: str | None = None
     recording: str | None = None
+    audio: AudioMeasures | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,9 +140,9 @@ class Transcript:
 @dataclass(slots=True)
 class Finding:
     rule: str
-    kind: str
-    severity: str
-    dimension: str
+    kind: Kind
+    severity: Severity
+    dimension: Dimension
     speaker: str | None
     start: float
     end: float
@@ -95,6 +176,8 @@ class CallResult:
     recording: str | None = None
     source: str | None = None
     checklist: list[dict[str, Any]] = field(default_factory=list)
+    # what scored it: the lexicons' content fingerprint and the engine's version
+    scoring: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +195,7 @@ class CallResult:
             "team": self.team,
             "recording": self.recording,
             "source": self.source,
+            "scoring": dict(self.scoring),
         }
 
 
@@ -123,12 +207,20 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-def _optional_str(data: dict[str, Any], key: str) -> str | None:
+def _optional_number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TranscriptError(f"{where} must be a finite number")
+    return float(value)
+
+
+def _optional_str(data: dict[str, Any], key: str, where: str = "") -> str | None:
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TranscriptError(f"'{key}' must be a string, got {type(value).__name__}")
+        raise TranscriptError(f"'{where}{key}' must be a string, got {type(value).__name__}")
     return value
 
 
@@ -141,12 +233,13 @@ def _parse_words(raw: Any, where: str) -> tuple[Word, ...]:
     for j, w in enumerate(raw):
         if not isinstance(w, dict) or "word" not in w:
             raise TranscriptError(f"{where}.words[{j}] must be an object with 'word', 'start', 'end'")
+        prob = _optional_number(w.get("probability"), f"{where}.words[{j}].probability")
         words.append(
             Word(
                 word=str(w["word"]),
                 start=_number(w.get("start"), f"{where}.words[{j}].start"),
                 end=_number(w.get("end"), f"{where}.words[{j}].end"),
-                probability=w.get("probability"),
+                probability=prob,
             )
         )
     return tuple(words)
@@ -173,6 +266,60 @@ def _parse_segment(raw: Any, i: int) -> Segment:
                    float(loud) if loud is not None else None)
 
 
+def _parse_roles(raw: Any) -> RoleDecision | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("agent"), str):
+        raise TranscriptError("'audio.roles' must be an object naming the agent track")
+    scores = raw.get("scores") or {}
+    if not isinstance(scores, dict):
+        raise TranscriptError("'audio.roles.scores' must be an object")
+    return RoleDecision(
+        agent=raw["agent"],
+        customer=_optional_str(raw, "customer", "audio.roles."),
+        confidence=_optional_number(raw.get("confidence"), "audio.roles.confidence") or 0.0,
+        scores={str(k): _optional_number(v, f"audio.roles.scores.{k}") or 0.0 for k, v in scores.items()},
+        method=str(raw.get("method") or "text"),
+    )
+
+
+def _parse_audio(raw: Any) -> AudioMeasures | None:
+    """The speech pipeline's measures; transcripts from other systems have none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TranscriptError("'audio' must be an object")
+    silences = []
+    for k, gap in enumerate(raw.get("silences") or []):
+        if not isinstance(gap, (list, tuple)) or len(gap) != 2:
+            raise TranscriptError(f"audio.silences[{k}] must be [start, end]")
+        silences.append((_number(gap[0], f"audio.silences[{k}][0]"), _number(gap[1], f"audio.silences[{k}][1]")))
+    warnings = raw.get("warnings") or []
+    if not isinstance(warnings, list):
+        raise TranscriptError("'audio.warnings' must be a list")
+    channels = raw.get("channels", 1)
+    rate = raw.get("sample_rate", 0)
+    if isinstance(channels, bool) or not isinstance(channels, int) or isinstance(rate, bool) or not isinstance(rate, int):
+        raise TranscriptError("'audio.channels' and 'audio.sample_rate' must be whole numbers")
+    return AudioMeasures(
+        duration=_number(raw.get("duration", 0.0), "audio.duration"),
+        sample_rate=rate,
+        channels=channels,
+        separation=str(raw.get("separation") or ""),
+        roles=_parse_roles(raw.get("roles")),
+        silences=tuple(silences),
+        noise_floor_dbfs=_optional_number(raw.get("noise_floor_dbfs"), "audio.noise_floor_dbfs"),
+        talk_ratio=_optional_number(raw.get("talk_ratio"), "audio.talk_ratio"),
+        warnings=tuple(str(w) for w in warnings),
+        sha256=_optional_str(raw, "sha256", "audio."),
+        settings=_optional_str(raw, "settings", "audio."),
+        model=_optional_str(raw, "model", "audio."),
+    )
+
+
+_KNOWN = ("call_id", "segments", "agent_id", "started_at", "questionnaire", "team", "recording", "audio")
+
+
 def transcript_from_dict(data: Any) -> Transcript:
     """Build a Transcript from contract JSON, raising TranscriptError on the first problem."""
     if not isinstance(data, dict):
@@ -193,7 +340,6 @@ def transcript_from_dict(data: Any) -> Transcript:
                 raise TranscriptError("'questionnaire' list must hold questionnaire names")
         elif not isinstance(questionnaire, str) or not questionnaire:
             raise TranscriptError("'questionnaire' must be a name or a list of names")
-    known = {"call_id", "segments", "agent_id", "started_at", "questionnaire", "team", "recording"}
     return Transcript(
         call_id=str(call_id),
         segments=segments,
@@ -202,8 +348,16 @@ def transcript_from_dict(data: Any) -> Transcript:
         questionnaire=questionnaire,
         team=_optional_str(data, "team"),
         recording=_optional_str(data, "recording"),
-        extra={k: v for k, v in data.items() if k not in known},
+        audio=_parse_audio(data.get("audio")),
+        extra={k: v for k, v in data.items() if k not in _KNOWN},
     )
+
+
+def audio_to_dict(audio: AudioMeasures) -> dict[str, Any]:
+    out = asdict(audio)
+    out["silences"] = [list(s) for s in audio.silences]
+    out["warnings"] = list(audio.warnings)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def transcript_to_dict(t: Transcript) -> dict[str, Any]:
@@ -213,6 +367,8 @@ def transcript_to_dict(t: Transcript) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     out.update(t.extra)
+    if t.audio is not None:
+        out["audio"] = audio_to_dict(t.audio)
     segs = []
     for s in t.segments:
         d: dict[str, Any] = {"speaker": s.speaker, "start": s.start, "end": s.end, "text": s.text}

@@ -6,20 +6,19 @@ thin and everything here is testable without Prefect.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
-from callqa.model import transcript_from_dict
-from qa_checks import Lexicon, check_call
+from callqa.model import AudioMeasures, RoleDecision, Segment, Transcript, Utterance
+from qa_checks import Lexicon
 
 from .audio import SAMPLE_RATE, LoadedAudio
 from .manifest import CallMeta
 from .measures import HOP, active_frames, levels_db, measure, segment_loudness
-from .roles import RoleAssignment, assign_roles
+from .roles import assign_roles
+from .settings import PipelineSettings
 from .speakers import Separation, Track
-from .transcribe import Utterance
 
 MIN_TURN_GAP_S = 0.2
 
@@ -55,7 +54,7 @@ def _snap(u: Utterance, times: np.ndarray, active: np.ndarray) -> Utterance:
     # only move towards the signal's edges, at most a little: never stretch over a neighbour's speech
     start = min(max(float(times[idx[0]]), u.start - 0.5), u.start + 1.0)
     end = max(min(float(times[idx[-1]]) + HOP / SAMPLE_RATE, u.end + 0.5), u.end - 1.0)
-    return Utterance(round(start, 3), round(max(end, start), 3), u.text, u.words, u.avg_logprob, u.no_speech_prob)
+    return replace(u, start=round(start, 3), end=round(max(end, start), 3))
 
 
 def split_at_other_speech(utterances: dict[str, list[Utterance]]) -> dict[str, list[Utterance]]:
@@ -95,54 +94,32 @@ def _piece(words: list, u: Utterance) -> Utterance:
                      tuple(words), u.avg_logprob, u.no_speech_prob)
 
 
-def decide_roles(utterances: dict[str, list[Utterance]], lex: Lexicon) -> RoleAssignment:
+def decide_roles(utterances: dict[str, list[Utterance]], lex: Lexicon) -> RoleDecision:
     return assign_roles({label: [u.text for u in utts] for label, utts in utterances.items()}, lex)
 
 
 def build_transcript(meta: CallMeta, audio: LoadedAudio, separation: Separation,
-                     utterances: dict[str, list[Utterance]], roles: RoleAssignment) -> dict[str, Any]:
+                     utterances: dict[str, list[Utterance]], roles: RoleDecision,
+                     settings: PipelineSettings) -> Transcript:
     tracks: dict[str, Track] = {t.label: t for t in separation.tracks}
-    segments: list[dict[str, Any]] = []
+    segments: list[Segment] = []
     for label, utts in utterances.items():
         speaker = "agent" if label == roles.agent else "customer"
         track = tracks[label]
         samples = audio.samples[track.channel] if track.channel is not None else audio.mono
         for u in utts:
-            seg: dict[str, Any] = {
-                "speaker": speaker, "start": u.start, "end": u.end, "text": u.text,
-                "words": [asdict(w) for w in u.words],
-            }
-            loud = segment_loudness(samples, u.start, u.end)
-            if loud is not None:
-                seg["loudness_db"] = loud
-            segments.append(seg)
-    segments.sort(key=lambda s: (s["start"], s["end"]))
-    agent_time = sum(s["end"] - s["start"] for s in segments if s["speaker"] == "agent")
-    customer_time = sum(s["end"] - s["start"] for s in segments if s["speaker"] == "customer")
-    m = measure(audio, agent_time, customer_time, [(s["start"], s["end"]) for s in segments])
-    transcript: dict[str, Any] = {"call_id": meta.call_id}
-    for key in ("agent_id", "team", "started_at", "questionnaire"):
-        value = getattr(meta, key)
-        if value is not None:
-            transcript[key] = value
-    transcript["recording"] = audio.info.path
-    transcript["audio"] = {
-        "duration": audio.info.duration,
-        "sample_rate": audio.info.sample_rate,
-        "channels": audio.info.channels,
-        "separation": separation.method,
-        "roles": {"agent": roles.agent, "customer": roles.customer, "confidence": roles.confidence,
-                  "method": roles.method, "scores": roles.scores},
-        "silences": [list(s) for s in m.silences],
-        "noise_floor_dbfs": m.noise_floor_dbfs,
-        "talk_ratio": m.talk_ratio,
-        "warnings": list(audio.info.warnings),
-    }
-    transcript["segments"] = segments
-    return transcript
-
-
-def score_transcript(transcript: dict[str, Any], lex: Lexicon, pipeline_meta: dict[str, Any]) -> dict[str, Any]:
-    result = check_call(transcript_from_dict(transcript), lex).to_dict()
-    result["pipeline"] = pipeline_meta
-    return result
+            segments.append(Segment(speaker, u.start, u.end, u.text, u.words,
+                                    segment_loudness(samples, u.start, u.end)))
+    segments.sort(key=lambda s: (s.start, s.end))
+    agent_time = sum(s.duration for s in segments if s.speaker == "agent")
+    customer_time = sum(s.duration for s in segments if s.speaker == "customer")
+    m = measure(audio, agent_time, customer_time, [(s.start, s.end) for s in segments])
+    info = audio.info
+    measures = AudioMeasures(
+        duration=info.duration, sample_rate=info.sample_rate, channels=info.channels, separation=separation.method,
+        roles=roles, silences=tuple(m.silences), noise_floor_dbfs=m.noise_floor_dbfs, talk_ratio=m.talk_ratio,
+        warnings=tuple(info.warnings), sha256=info.sha256, settings=settings.fingerprint(),
+        model=settings.whisper_model,
+    )
+    return Transcript(call_id=meta.call_id, segments=segments, agent_id=meta.agent_id, started_at=meta.started_at,
+                      questionnaire=meta.questionnaire, team=meta.team, recording=info.path, audio=measures)

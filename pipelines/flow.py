@@ -1,50 +1,45 @@
-"""The Prefect flow: one task per stage, each with its own retries; the flow itself only strings them.
+"""`callqa run` and `callqa rescore`: the transcription flow, then the scoring flow.
 
-    load → speakers → transcribe → roles + measures → QA → write
+    recordings ─► transcription flow ─► transcripts ─► scoring flow ─► results + tables
+                  (transcription.py)                   (scoring.py)
 
-The expensive stages (speakers, transcription) are cached by the audio's content hash and the
-settings' fingerprint, with results kept in the output folder, so a re-run after a crash, or on a
-folder that has grown, does only the new work. Models load once per process (see transcribe.py and
-speakers.py). Calls run `concurrency` at a time on a thread pool.
+A call whose transcript is current is not transcribed again (no model loaded); a call whose result is
+current is not scored again; a lexicon edit therefore re-scores every call without re-transcribing any.
+`rescore` runs the scoring flow alone over stored transcripts.
 """
 
 from __future__ import annotations
 
-import time
-import traceback
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
-from prefect.futures import as_completed
-from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from qa_checks import load_lexicon
+from results.files import remove_leftovers
+from results.store import ResultStore
 
-from .assemble import build_transcript, decide_roles, refine_times, score_transcript, split_at_other_speech
-from .audio import AUDIO_SUFFIXES, AudioError, AudioInfo, LoadedAudio, file_sha256, load_audio
+from .audio import AUDIO_SUFFIXES, AudioInfo
 from .manifest import DEFAULT_PATTERN, CallMeta, ManifestError, call_meta, read_manifest
+from .scoring import ScoreOutcome, score_calls
 from .settings import PipelineSettings
-from .speakers import Separation, separate, track_audio
-from .store import ResultStore
-from .transcribe import Utterance, transcribe
+from .transcription import TranscriptionOutcome, set_progress_hook, transcribe_recordings
 
 
 @dataclass
 class CallOutcome:
     path: str
     call_id: str | None
-    status: str  # scored | skipped | failed
+    status: str  # scored | skipped (transcript and result were current) | failed
     error: str | None = None
     duration: float = 0.0
     score: float | None = None
     passed: bool | None = None
     seconds: float = 0.0
+    transcribed: bool = False  # False: the stored transcript was current (or it failed before)
 
 
 @dataclass
@@ -63,93 +58,9 @@ class RunReport:
         return out
 
 
-# A progress callback the command line sets; the flow calls it as each call finishes.
-ProgressHook = Callable[[CallOutcome], None]
-_progress: ProgressHook | None = None
-
-
-def set_progress_hook(hook: ProgressHook | None) -> None:
-    global _progress
-    _progress = hook
-
-
-def _cache_key(stage: str) -> Callable[[Any, dict[str, Any]], str]:
-    def key(_context: Any, params: dict[str, Any]) -> str:
-        audio: LoadedAudio = params["audio"]
-        settings: PipelineSettings = params["settings"]
-        return f"{stage}-{audio.info.sha256}-{settings.fingerprint()}"
-
-    return key
-
-
-# ---- stages as tasks ------------------------------------------------------------------------------
-@task(name="load", retries=2, retry_delay_seconds=1, persist_result=False,
-      retry_condition_fn=lambda t, r, s: not isinstance(s.result(raise_on_failure=False), AudioError))
-def load_task(path: str, settings: PipelineSettings, sha256: str) -> LoadedAudio:
-    return load_audio(path, settings, sha256)
-
-
-@task(name="speakers", retries=1, cache_key_fn=_cache_key("speakers"), persist_result=True)
-def speakers_task(audio: LoadedAudio, settings: PipelineSettings) -> Separation:
-    return separate(audio, settings)
-
-
-@task(name="transcribe", retries=1, cache_key_fn=_cache_key("asr"), persist_result=True)
-def transcribe_task(audio: LoadedAudio, separation: Separation, settings: PipelineSettings) -> dict[str, list[Utterance]]:
-    out = {}
-    for track in separation.tracks:
-        samples, offsets = track_audio(audio, track)
-        out[track.label] = list(transcribe(samples, offsets, settings))
-    return out
-
-
-@task(name="assemble", retries=1, persist_result=False)
-def assemble_task(meta: CallMeta, audio: LoadedAudio, separation: Separation,
-                  utterances: dict[str, list[Utterance]], lexicons: str | None) -> dict[str, Any]:
-    lex = load_lexicon(lexicons)
-    utterances = refine_times(split_at_other_speech(utterances), audio, separation)
-    roles = decide_roles(utterances, lex)
-    return build_transcript(meta, audio, separation, utterances, roles)
-
-
-@task(name="qa", retries=1, persist_result=False)
-def qa_task(transcript: dict[str, Any], lexicons: str | None, pipeline_meta: dict[str, Any]) -> dict[str, Any]:
-    return score_transcript(transcript, load_lexicon(lexicons), pipeline_meta)
-
-
-@task(name="write", retries=3, retry_delay_seconds=1, persist_result=False)
-def write_task(out: str, call_id: str, transcript: dict[str, Any], result: dict[str, Any]) -> None:
-    ResultStore(out).save_call(call_id, transcript, result)
-
-
-@task(name="call", persist_result=False)
-def call_task(path: str, meta: CallMeta, out: str, settings: PipelineSettings, lexicons: str | None,
-              run_id: str) -> CallOutcome:
-    """One recording through every stage; a failure becomes the call's outcome, never the run's."""
-    t0 = time.perf_counter()
-    store = ResultStore(out)
-    try:
-        sha = file_sha256(Path(path))
-        if store.done(meta.call_id, sha, settings.fingerprint()):
-            return CallOutcome(path, meta.call_id, "skipped", seconds=time.perf_counter() - t0)
-        audio = load_task(path, settings, sha)
-        separation = speakers_task(audio, settings)
-        utterances = transcribe_task(audio, separation, settings)
-        transcript = assemble_task(meta, audio, separation, utterances, lexicons)
-        pipeline_meta = {
-            "run_id": run_id, "audio_sha256": audio.info.sha256, "settings": settings.fingerprint(),
-            "whisper_model": settings.whisper_model, "separation": separation.method,
-            "role_confidence": transcript["audio"]["roles"]["confidence"], "audio": asdict(audio.info),
-        }
-        result = qa_task(transcript, lexicons, pipeline_meta)
-        write_task(out, meta.call_id, transcript, result)
-        return CallOutcome(path, meta.call_id, "scored", duration=audio.info.duration, score=result["score"],
-                           passed=result["passed"], seconds=time.perf_counter() - t0)
-    except AudioError as exc:
-        return CallOutcome(path, meta.call_id, "failed", error=str(exc), seconds=time.perf_counter() - t0)
-    except Exception as exc:  # a broken recording or stage must not stop the batch
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return CallOutcome(path, meta.call_id, "failed", error=detail, seconds=time.perf_counter() - t0)
+def new_run_id() -> str:
+    """Run ids begin with their UTC start time, so the newest sorts last."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 def find_recordings(paths: list[str]) -> list[Path]:
@@ -162,39 +73,53 @@ def find_recordings(paths: list[str]) -> list[Path]:
     return found
 
 
-@flow(name="callqa-score-recordings", log_prints=False)
+def _combine(t: TranscriptionOutcome, s: ScoreOutcome | None) -> CallOutcome:
+    base = CallOutcome(t.path, t.call_id, "failed", t.error, t.duration, seconds=t.seconds,
+                       transcribed=t.status == "transcribed")
+    if t.status == "failed" or s is None:
+        return base
+    base.score, base.passed = s.score, s.passed
+    if s.status == "failed":
+        base.error = s.error
+    elif s.status == "current" and t.status == "current":
+        base.status = "skipped"
+    else:
+        base.status = "scored"
+    return base
+
+
+@flow(name="callqa-run", log_prints=False)
 def score_recordings(paths: list[str], out: str, settings: PipelineSettings | None = None,
                      lexicons: str | None = None, filename_pattern: str = DEFAULT_PATTERN) -> RunReport:
-    """Score every recording under `paths` into `out`; returns the run report (also written to out/runs)."""
+    """Transcribe and score every recording under `paths` into `out`; returns the run report (also
+    written to out/runs)."""
     settings = settings or PipelineSettings.from_env()
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = new_run_id()
     report = RunReport(run_id, datetime.now(UTC).isoformat(), asdict(settings))
     store = ResultStore(out)
     store.clean_leftovers()
-    recordings = find_recordings(paths)
+    remove_leftovers(Path(out) / ".cache", "*")
     manifests: dict[Path, dict[str, CallMeta]] = {}
-    submitted = []
-    runner_task = call_task.with_options(task_run_name="call-{path}")
-    for rec in recordings:
-        folder = rec.parent
+    calls: list[tuple[str, CallMeta]] = []
+    for rec in find_recordings(paths):
         try:
-            if folder not in manifests:
-                manifests[folder] = read_manifest(folder)
-            meta = call_meta(rec, manifests[folder], filename_pattern)
+            if rec.parent not in manifests:
+                manifests[rec.parent] = read_manifest(rec.parent)
+            meta = call_meta(rec, manifests[rec.parent], filename_pattern)
         except ManifestError as exc:
             report.outcomes.append(CallOutcome(str(rec), None, "failed", error=str(exc)))
             continue
         if not rec.exists():
             report.outcomes.append(CallOutcome(str(rec), meta.call_id, "failed", error="file not found"))
             continue
-        submitted.append(runner_task.submit(str(rec), meta, out, settings, lexicons, run_id))
-    for future in as_completed(submitted):
-        outcome = future.result()
-        report.outcomes.append(outcome)
-        if _progress is not None:
-            _progress(outcome)
+        calls.append((str(rec), meta))
+    transcribed = transcribe_recordings.with_options(
+        task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.concurrency)))(calls, out, settings, lexicons)
+    ready = [t.call_id for t in transcribed if t.status != "failed"]
+    scored, report.tabled = score_calls(out, ready, run_id, lexicons)
+    by_call = {s.call_id: s for s in scored}
+    report.outcomes += [_combine(t, by_call.get(t.call_id)) for t in transcribed]
     report.outcomes.sort(key=lambda o: o.path)
-    report.tabled = store.sync_tables(run_id)
     report.finished_at = datetime.now(UTC).isoformat()
     store.save_run(run_id, asdict(report) | {"counts": report.counts()})
     return report
@@ -202,10 +127,38 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
 
 def run(paths: list[str], out: str, settings: PipelineSettings, lexicons: str | None = None,
         filename_pattern: str = DEFAULT_PATTERN) -> RunReport:
-    """Run the flow with the concurrency the settings ask for; cached stage results live in out/.cache."""
-    configured = score_recordings.with_options(task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.concurrency)))
-    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: Path(out).resolve() / ".cache"}):
-        return configured(paths, out, settings, lexicons, filename_pattern)
+    return score_recordings(paths, out, settings, lexicons, filename_pattern)
 
 
-__all__ = ["AudioInfo", "CallOutcome", "RunReport", "run", "score_recordings", "set_progress_hook"]
+@dataclass
+class RescoreReport:
+    run_id: str
+    outcomes: list[ScoreOutcome]
+    tabled: int
+    dry_run: bool
+
+    def counts(self) -> dict[str, int]:
+        out = {"scored": 0, "current": 0, "failed": 0}
+        for o in self.outcomes:
+            out[o.status] += 1
+        return out
+
+
+def rescore(out: str, call_ids: list[str], lexicons: str | None = None, *, force: bool = False,
+            dry_run: bool = False) -> RescoreReport:
+    """Score the stored transcripts of `call_ids` again (those whose result is not current, or all with
+    `force`); no audio is decoded and no model is loaded."""
+    run_id = new_run_id()
+    store = ResultStore(out)
+    if not dry_run:
+        store.clean_leftovers()
+    outcomes, tabled = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
+    report = RescoreReport(run_id, outcomes, tabled, dry_run)
+    if not dry_run:
+        store.save_run(run_id, {"run_id": run_id, "kind": "rescore", "outcomes": [asdict(o) for o in outcomes],
+                                "tabled": tabled, "counts": report.counts()})
+    return report
+
+
+__all__ = ["AudioInfo", "CallOutcome", "RescoreReport", "RunReport", "rescore", "run", "score_recordings",
+           "set_progress_hook"]

@@ -7,8 +7,7 @@ answer. Each track is scored on those cues from the lexicons, and the result rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from callqa.model import RoleDecision
 from qa_checks.lexicon import Lexicon
 from qa_checks.textnorm import normalize
 
@@ -25,15 +24,6 @@ AGENT_CUES = {
 }
 
 
-@dataclass(frozen=True)
-class RoleAssignment:
-    agent: str  # track label
-    customer: str | None
-    confidence: float  # 0.5 = a guess, 1.0 = only one track says anything an agent says
-    scores: dict[str, float]
-    method: str = "text"
-
-
 def agent_score(texts: list[str], lex: Lexicon) -> float:
     score = 0.0
     for text in texts:
@@ -46,7 +36,7 @@ def agent_score(texts: list[str], lex: Lexicon) -> float:
     return score
 
 
-def assign_roles(texts_by_track: dict[str, list[str]], lex: Lexicon) -> RoleAssignment:
+def assign_roles(texts_by_track: dict[str, list[str]], lex: Lexicon) -> RoleDecision:
     labels = sorted(texts_by_track)
     scores = {label: round(agent_score(texts_by_track[label], lex), 2) for label in labels}
     if not labels:
@@ -57,5 +47,5 @@ def assign_roles(texts_by_track: dict[str, list[str]], lex: Lexicon) -> RoleAssi
     total = sum(scores.values())
     if total <= 0:
         # nothing an agent says anywhere: the agent usually talks more; record that this is a guess
-        return RoleAssignment(agent, customer, 0.5, scores, "most_speech")
-    return RoleAssignment(agent, customer, round(scores[agent] / total, 3), scores)
+        return RoleDecision(agent, customer, 0.5, scores, "most_speech")
+    return RoleDecision(agent, customer, round(scores[agent] / total, 3), scores)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,21 @@ class Track:
 class Separation:
     method: str  # "stereo" or "diarization"
     tracks: tuple[Track, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method,
+                "tracks": [{"label": t.label, "channel": t.channel, "turns": [list(p) for p in t.turns]}
+                           for t in self.tracks]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Separation:
+        tracks = []
+        for t in data["tracks"]:
+            channel = t["channel"]
+            if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int)):
+                raise ValueError("track channel must be a whole number")
+            tracks.append(Track(str(t["label"]), channel, tuple((float(a), float(b)) for a, b in t["turns"])))
+        return cls(str(data["method"]), tuple(tracks))
 
 
 def is_dual_mono(samples: np.ndarray) -> bool:

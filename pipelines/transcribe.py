@@ -10,35 +10,20 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import opencc
+
+from callqa.model import Utterance, Word
 
 from .settings import PipelineSettings, asr_lexicon
 from .speakers import to_call_time
 
 _T2S = opencc.OpenCC("t2s")
 _MODEL_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Word:
-    word: str
-    start: float
-    end: float
-    probability: float
-
-
-@dataclass(frozen=True)
-class Utterance:
-    start: float
-    end: float
-    text: str
-    words: tuple[Word, ...]
-    avg_logprob: float
-    no_speech_prob: float
 
 
 @lru_cache(maxsize=2)
@@ -177,3 +162,20 @@ def _utterance(words: list[Word], seg) -> Utterance:
     text = collapse_repeats("".join(w.word for w in words))
     return Utterance(words[0].start, max(words[-1].end, words[0].start), text, tuple(words),
                      round(float(seg.avg_logprob), 3), round(float(seg.no_speech_prob), 3))
+
+
+def utterances_to_json(by_track: dict[str, list[Utterance]]) -> dict[str, Any]:
+    return {label: [asdict(u) for u in utts] for label, utts in by_track.items()}
+
+
+def utterances_from_json(data: Any) -> dict[str, list[Utterance]]:
+    def words(raw: list[dict[str, Any]]) -> tuple[Word, ...]:
+        return tuple(Word(str(w["word"]), float(w["start"]), float(w["end"]),
+                          None if w.get("probability") is None else float(w["probability"])) for w in raw)
+
+    def number(v: Any) -> float | None:
+        return None if v is None else float(v)
+
+    return {str(label): [Utterance(float(u["start"]), float(u["end"]), str(u["text"]), words(u["words"]),
+                                   number(u.get("avg_logprob")), number(u.get("no_speech_prob"))) for u in utts]
+            for label, utts in data.items()}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, TypeVar
 
 from callqa.model import Finding, Segment, Transcript
 
@@ -11,10 +13,12 @@ from .lexicon import Lexicon
 from .textmatch import Hit, PhraseIndex, has_cue_before
 from .textnorm import NormText, normalize
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
-class Utterance:
-    """One segment with its normalised text and its position in the call."""
+class SegmentView:
+    """One segment of the transcript with its normalised text and its position in the call."""
 
     index: int
     turn: int
@@ -63,33 +67,41 @@ class AnalyzedCall:
     def __init__(self, transcript: Transcript, lexicon: Lexicon):
         self.transcript = transcript
         self.lex = lexicon
-        self.utterances: list[Utterance] = []
+        self.segments: list[SegmentView] = []
+        self._memo: dict[Callable[..., Any], Any] = {}
         turn = -1
         last_speaker = None
         for i, seg in enumerate(transcript.segments):
             if seg.speaker != last_speaker:
                 turn += 1
                 last_speaker = seg.speaker
-            self.utterances.append(Utterance(i, turn, seg, normalize(seg.text)))
+            self.segments.append(SegmentView(i, turn, seg, normalize(seg.text)))
         self.n_turns = turn + 1
 
+    def memo(self, analysis: Callable[[AnalyzedCall], T]) -> T:
+        """`analysis(self)`, computed once per call: analyses several checks share (the questionnaire,
+        the speaking rate) are worked out on first use and kept with the call."""
+        if analysis not in self._memo:
+            self._memo[analysis] = analysis(self)
+        return self._memo[analysis]
+
     @cached_property
-    def agent(self) -> list[Utterance]:
+    def agent(self) -> list[SegmentView]:
         """The agent's utterances that hold words (an empty segment says nothing to check)."""
-        return [u for u in self.utterances if u.speaker == "agent" and u.clean]
+        return [u for u in self.segments if u.speaker == "agent" and u.clean]
 
     @cached_property
-    def customer(self) -> list[Utterance]:
-        return [u for u in self.utterances if u.speaker == "customer" and u.clean]
+    def customer(self) -> list[SegmentView]:
+        return [u for u in self.segments if u.speaker == "customer" and u.clean]
 
-    def turn_utterances(self, turn: int) -> list[Utterance]:
-        return [u for u in self.utterances if u.turn == turn]
+    def turn_segments(self, turn: int) -> list[SegmentView]:
+        return [u for u in self.segments if u.turn == turn]
 
-    def next_turns(self, after_turn: int, speaker: str, count: int) -> list[Utterance]:
-        """Utterances of the next `count` turns of `speaker` after `after_turn`."""
+    def next_turns(self, after_turn: int, speaker: str, count: int) -> list[SegmentView]:
+        """Segments of the next `count` turns of `speaker` after `after_turn`."""
         turns: list[int] = []
-        out: list[Utterance] = []
-        for u in self.utterances:
+        out: list[SegmentView] = []
+        for u in self.segments:
             if u.turn <= after_turn or u.speaker != speaker:
                 continue
             if u.turn not in turns:
@@ -100,14 +112,14 @@ class AnalyzedCall:
         return out
 
     # ---- shared meaning checks ----------------------------------------------------------------
-    def negated(self, u: Utterance, hit: Hit) -> bool:
+    def negated(self, u: SegmentView, hit: Hit) -> bool:
         """A negation just before the hit, in the same sentence (不是大概, 我们不能保证)."""
         sent_start, _ = u.norm.sentence_span(hit.start)
         window = min(int(self.lex.setting("matching.negation_window")), hit.start - sent_start)
         cues, ignore = self.lex.cue("negation"), self.lex.cue("negation_ignore")
         return window > 0 and has_cue_before(u.clean, hit.start, cues, window, ignore) is not None
 
-    def reported(self, u: Utterance, hit: Hit) -> bool:
+    def reported(self, u: SegmentView, hit: Hit) -> bool:
         """Inside quotation marks, or right after 您说 / 客户说: someone else's words."""
         if u.norm.quoted[hit.start]:
             return True
@@ -115,13 +127,13 @@ class AnalyzedCall:
         window = min(5, hit.start - sent_start)
         return window > 0 and has_cue_before(u.clean, hit.start, self.lex.cue("reported_speech"), window) is not None
 
-    def find(self, u: Utterance, index: PhraseIndex, *, negatable: bool = False, boundaries: bool = True) -> list[Hit]:
+    def find(self, u: SegmentView, index: PhraseIndex, *, negatable: bool = False, boundaries: bool = True) -> list[Hit]:
         hits = index.search(u.clean, check_boundaries=boundaries)
         if negatable:
             hits = [h for h in hits if not self.negated(u, h)]
         return hits
 
-    def finding(self, rule: str, u: Utterance | None, start: float, end: float, evidence: str, message: str,
+    def finding(self, rule: str, u: SegmentView | None, start: float, end: float, evidence: str, message: str,
                 item: str | None = None) -> Finding:
         spec = self.lex.rules[rule]
         return Finding(
@@ -138,6 +150,6 @@ class AnalyzedCall:
             weight=spec.weight,
         )
 
-    def hit_finding(self, rule: str, u: Utterance, hit: Hit, message: str, item: str | None = None) -> Finding:
+    def hit_finding(self, rule: str, u: SegmentView, hit: Hit, message: str, item: str | None = None) -> Finding:
         a, b = u.span_times(hit.start, hit.end)
         return self.finding(rule, u, a, b, u.excerpt(hit.start, hit.end), message, item)

@@ -1,57 +1,65 @@
-"""Run every rule family on a transcript and put the result together (CONTRACT.md output)."""
+"""Run the registered checks on a transcript and put the result together (CONTRACT.md output).
+
+The engine knows no rule by name: it loops over the checks of the registry whose rules are enabled in
+`rules.yaml`, then over the measures, and scores what they found.
+"""
 
 from __future__ import annotations
 
-from callqa.model import CallResult, Finding, Transcript
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
 
+from callqa import __version__
+from callqa.model import CallResult, Finding, Kind, Transcript
+
+# the families register their checks when imported
+from . import dynamics, events, forbidden, identity, opening, questions, rate  # noqa: F401
 from .call import AnalyzedCall
-from .dynamics import check_dead_air, check_interruption, check_loud
-from .events import check_alerts, check_handling
-from .forbidden import check_filler, check_forbidden
-from .identity import check_identity
-from .lexicon import Lexicon, load_lexicon
-from .opening import check_closing, check_courtesy, check_opening
-from .questions import analyze_questions, check_questionnaire, checklist
-from .rate import check_rate
+from .lexicon import Lexicon, read_lexicon
+from .questions import checklist, questions_of
+from .registry import MEASURES, enabled_checks, validate
 from .scoring import score
 
-_SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "info": 3}
+
+@lru_cache(maxsize=1)
+def engine_version() -> str:
+    """The package version and a hash of the rule code: a result scored by other code is re-scored."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in sorted(here.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:10]}"
+
+
+def load_lexicon(directory: str | os.PathLike[str] | None = None) -> Lexicon:
+    """Load the lexicons and check them against the rule registry both ways (LexiconError naming the file
+    and the entry); cached per folder and content."""
+    lex = read_lexicon(directory)
+    if (lex.directory, lex.fingerprint) not in _VALIDATED:
+        validate(lex)
+        _VALIDATED.add((lex.directory, lex.fingerprint))
+    return lex
+
+
+_VALIDATED: set[tuple[Path, str]] = set()
 
 
 def check_call(transcript: Transcript, lexicon: Lexicon | None = None) -> CallResult:
     """Score one call against the whole rulebook. Pure: no I/O beyond the (cached) lexicon."""
     lex = lexicon or load_lexicon()
     call = AnalyzedCall(transcript, lex)
-    qa = analyze_questions(call)
     findings: list[Finding] = []
+    for check in enabled_checks(lex):
+        findings += [f for f in check.run(call) if lex.rules[f.rule].enabled]
     metrics: dict[str, object] = {}
-    findings += check_opening(call)
-    f, m = check_courtesy(call)
-    findings += f
-    metrics.update(m)
-    findings += check_closing(call)
-    findings += check_forbidden(call)
-    f, m = check_filler(call)
-    findings += f
-    metrics.update(m)
-    f, m = check_rate(call)
-    findings += f
-    metrics.update(m)
-    findings += check_questionnaire(call)
-    findings += check_identity(call)
-    findings += check_alerts(call)
-    findings += check_handling(call)
-    f, m = check_interruption(call)
-    findings += f
-    metrics.update(m)
-    findings += check_loud(call)
-    f, m = check_dead_air(call)
-    findings += f
-    metrics.update(m)
-
-    findings = [f for f in findings if lex.rules[f.rule].enabled]
-    findings.sort(key=lambda f: (f.kind != "violation", _SEVERITY_ORDER[f.severity], f.start))
+    for m in MEASURES.values():
+        metrics.update(m.run(call))
+    order = {rule: i for i, rule in enumerate(lex.rules)}  # the catalogue's order breaks ties
+    findings.sort(key=lambda f: (f.kind != Kind.VIOLATION, f.severity.rank, f.start, order[f.rule]))
     overall, dims, passed = score(findings, lex)
+    qa = questions_of(call)
     a_secs = float(metrics.get("agent_speaking_seconds", 0.0))  # type: ignore[arg-type]
     c_secs = float(metrics.get("customer_speaking_seconds", 0.0))  # type: ignore[arg-type]
     metrics.update({
@@ -77,4 +85,5 @@ def check_call(transcript: Transcript, lexicon: Lexicon | None = None) -> CallRe
         team=transcript.team,
         recording=transcript.recording,
         checklist=checklist(call),
+        scoring={"lexicon_fingerprint": lex.fingerprint, "engine_version": engine_version()},
     )

@@ -5,20 +5,34 @@ Intent is read from the customer's words only; a negation before the cue cancels
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 from callqa.model import Finding
 
-from .call import AnalyzedCall, Utterance
+from .call import AnalyzedCall, SegmentView
+from .questions import NEEDS as QUESTION_NEEDS
+from .questions import questions_of
+from .registry import NUMBER, Check, Needs, add_check, rule_check
 from .textmatch import Hit, has_cue_before
 
+# rule, the cue list of the customer's words, words that look like it but are not (a complaint about the
+# weather), whether a hypothetical (万一要退保) cancels it, and the message
 _ALERTS = (
-    ("alert.surrender", "surrender", "客户表达退保意愿,需受理退保预警"),
-    ("alert.misleading_sale", "misleading_sale", "客户反映疑似销售误导,需转办核查"),
-    ("alert.complaint", "complaint", "客户投诉或表示要投诉,需登记上报"),
+    ("alert.surrender", "surrender", None, True, "客户表达退保意愿,需受理退保预警",
+     "The customer expresses intent to surrender or cancel (我要退保, 和当时说的不一样我要退); not when negated, "
+     "quoted or hypothetical (万一要退保)."),
+    ("alert.misleading_sale", "misleading_sale", None, False, "客户反映疑似销售误导,需转办核查",
+     "Signs of mis-selling in the customer's words: thought it was a deposit, not told about exclusions, the "
+     "agent signed for them, promised returns."),
+    ("alert.complaint", "complaint", "complaint_ignore", False, "客户投诉或表示要投诉,需登记上报",
+     "The customer complains or threatens to complain."),
 )
+VOICE_NEEDS = Needs(settings={"dynamics.loud_db_above_baseline": NUMBER, "dynamics.loud_min_seconds": NUMBER})
 
 
 def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None,
-                   hypothetical: bool = False) -> list[tuple[Utterance, Hit]]:
+                   hypothetical: bool = False) -> list[tuple[SegmentView, Hit]]:
     """Customer phrases of a cue list, not negated, not quoted, and (for intents) not hypothetical."""
     index = call.lex.cue(cue)
     ign = call.lex.cue(ignore) if ignore else None
@@ -35,7 +49,7 @@ def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None,
     return out
 
 
-def _raised_voice(call: AnalyzedCall) -> list[tuple[Utterance, Hit]]:
+def _raised_voice(call: AnalyzedCall) -> list[tuple[SegmentView, Hit]]:
     """Customer utterances well above the customer's own usual level (from the audio pipeline)."""
     levels = [u.seg.loudness_db for u in call.customer if u.seg.loudness_db is not None]
     if len(levels) < 3:
@@ -47,28 +61,33 @@ def _raised_voice(call: AnalyzedCall) -> list[tuple[Utterance, Hit]]:
             if u.seg.loudness_db is not None and u.seg.loudness_db - baseline >= above and u.seg.duration >= min_s]
 
 
-def check_alerts(call: AnalyzedCall) -> list[Finding]:
-    out = []
-    for rule, cue, message in _ALERTS:
-        hits = _customer_hits(call, cue, "complaint_ignore" if cue == "complaint" else None,
-                              hypothetical=cue == "surrender")
-        if hits:
-            u, h = hits[0]
-            more = f"(共{len(hits)}处)" if len(hits) > 1 else ""
-            out.append(call.hit_finding(rule, u, h, message + more))
-    return out
+def check_alert(rule: str, cue: str, ignore: str | None, hypothetical: bool, message: str,
+                call: AnalyzedCall) -> Iterator[Finding]:
+    hits = _customer_hits(call, cue, ignore, hypothetical=hypothetical)
+    if hits:
+        u, h = hits[0]
+        more = f"(共{len(hits)}处)" if len(hits) > 1 else ""
+        yield call.hit_finding(rule, u, h, message + more)
 
 
-def check_handling(call: AnalyzedCall) -> list[Finding]:
+for _rule, _cue, _ignore, _hypo, _message, _doc in _ALERTS:
+    add_check(Check(name=f"check_{_rule}", rules=(_rule,), run=partial(check_alert, _rule, _cue, _ignore, _hypo, _message),
+                    needs=Needs(cues=tuple(c for c in (_cue, _ignore, "hypothetical") if c)), doc=_doc))
+
+
+@rule_check("handling.no_soothing", needs=VOICE_NEEDS + Needs(
+    settings={"handling.soothing_turns": int}, cues=("soothing", "agitation", "complaint", "complaint_ignore",
+                                                     "hypothetical")))
+def check_no_soothing(call: AnalyzedCall) -> Iterator[Finding]:
+    """The customer is agitated (words, or a voice raised well above their own level) and the agent does not
+    acknowledge it (我理解您的心情 / 非常抱歉) before going on."""
     lex = call.lex
-    out: list[Finding] = []
     soothing = lex.cue("soothing")
     n = int(lex.setting("handling.soothing_turns"))
     agitated = (_customer_hits(call, "agitation") + _customer_hits(call, "complaint", "complaint_ignore")
                 + _raised_voice(call))
-    agitated_turns = sorted({u.turn for u, _ in agitated})
     handled_until = -1
-    for turn in agitated_turns:
+    for turn in sorted({u.turn for u, _ in agitated}):
         if turn <= handled_until:
             continue
         replies = call.next_turns(turn, "agent", n)
@@ -79,33 +98,37 @@ def check_handling(call: AnalyzedCall) -> list[Finding]:
             continue
         u, h = next((uu, hh) for uu, hh in agitated if uu.turn == turn)
         r = replies[0]
-        out.append(call.finding("handling.no_soothing", r, u.seg.start, r.seg.end, u.seg.text,
-                                f"客户情绪激动(「{u.excerpt(h.start, h.end)}」),坐席未安抚即继续"))
-        handled_until = replies[-1].turn
-        break  # one finding per call is enough to send it to review
+        yield call.finding("handling.no_soothing", r, u.seg.start, r.seg.end, u.seg.text,
+                           f"客户情绪激动(「{u.excerpt(h.start, h.end)}」),坐席未安抚即继续")
+        return  # one finding per call is enough to send it to review
 
-    from .questions import analyze_questions
 
-    qa = analyze_questions(call)
-    start = qa.started_at
+@rule_check("handling.no_appointment", needs=QUESTION_NEEDS + Needs(cues=(
+    "inconvenient.anywhere", "inconvenient.early", "inconvenient_past", "customer_gives_time", "appointment.ask",
+    "appointment.propose_time", "hypothetical")))
+def check_no_appointment(call: AnalyzedCall) -> Iterator[Finding]:
+    """The customer says it is inconvenient now and the agent does not ask when to call back (000 不方便接听…
+    必须询问客户何时方便联系)."""
+    lex = call.lex
+    start = questions_of(call).started_at
     past = lex.cue("inconvenient_past")
     inconvenient = [
         (u, h) for u, h in _customer_hits(call, "inconvenient.anywhere") + [
             (u, h) for u, h in _customer_hits(call, "inconvenient.early") if start is None or u.seg.start < start]
         if has_cue_before(u.clean, h.start, past, min(12, h.start)) is None
     ]
-    if inconvenient:
-        u, h = min(inconvenient, key=lambda x: x[0].seg.start)
-        cust_next = [u, *call.next_turns(u.turn, "customer", 1)]
-        gave_time = any(call.find(c, lex.cue("customer_gives_time"), boundaries=False) for c in cust_next)
-        later_agent = [a for a in call.agent if a.seg.start >= u.seg.start]
-        asked = any(
-            any(a.norm.is_question(h.start, loose=True) for h in call.find(a, lex.cue("appointment.ask"), boundaries=False))
-            or call.find(a, lex.cue("appointment.propose_time"), boundaries=False)
-            for a in later_agent
-        )
-        if not (gave_time or asked):
-            end = later_agent[-1].seg.end if later_agent else u.seg.end
-            out.append(call.finding("handling.no_appointment", later_agent[0] if later_agent else u, u.seg.start, end,
-                                    u.seg.text, "客户表示现在不方便,坐席未询问何时方便再联系"))
-    return out
+    if not inconvenient:
+        return
+    u, _ = min(inconvenient, key=lambda x: x[0].seg.start)
+    cust_next = [u, *call.next_turns(u.turn, "customer", 1)]
+    gave_time = any(call.find(c, lex.cue("customer_gives_time"), boundaries=False) for c in cust_next)
+    later_agent = [a for a in call.agent if a.seg.start >= u.seg.start]
+    asked = any(
+        any(a.norm.is_question(h.start, loose=True) for h in call.find(a, lex.cue("appointment.ask"), boundaries=False))
+        or call.find(a, lex.cue("appointment.propose_time"), boundaries=False)
+        for a in later_agent
+    )
+    if not (gave_time or asked):
+        end = later_agent[-1].seg.end if later_agent else u.seg.end
+        yield call.finding("handling.no_appointment", later_agent[0] if later_agent else u, u.seg.start, end,
+                           u.seg.text, "客户表示现在不方便,坐席未询问何时方便再联系")

@@ -7,6 +7,7 @@ PhraseIndex objects. It is the only place in qa_checks that touches the file sys
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,13 +16,12 @@ from typing import Any
 
 import yaml
 
+from callqa.model import Dimension, Kind, Severity
+
 from .textmatch import PhraseIndex, PinyinMode, Scanner, word_boundaries
 from .textnorm import canonical, normalize
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "lexicons"
-SEVERITIES = ("critical", "major", "minor", "info")
-KINDS = ("violation", "alert")
-DIMENSIONS = ("compliance", "professionalism", "customer_experience")
 
 
 class LexiconError(ValueError):
@@ -31,9 +31,9 @@ class LexiconError(ValueError):
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
     id: str
-    kind: str
-    severity: str
-    dimension: str
+    kind: Kind
+    severity: Severity
+    dimension: Dimension
     title: str
     weight: float
     enabled: bool = True
@@ -81,6 +81,7 @@ class Lexicon:
     questionnaires: dict[str, Questionnaire]
     default_questionnaire: str
     detect_index: PhraseIndex  # tags: (questionnaire name, weight)
+    fingerprint: str = ""  # of the files' content: a result records the lexicons it was scored with
 
     def setting(self, path: str) -> Any:
         node: Any = self.settings
@@ -166,30 +167,52 @@ def _rules(raw: Any, path: Path, weights: dict[str, float]) -> dict[str, RuleSpe
         where = f"{path}: {rid}"
         if not isinstance(spec, dict):
             raise LexiconError(f"{where}: expected a mapping")
-        kind, sev, dim = spec.get("kind"), spec.get("severity"), spec.get("dimension")
-        if kind not in KINDS:
-            raise LexiconError(f"{where}: kind must be one of {KINDS}")
-        if sev not in SEVERITIES:
-            raise LexiconError(f"{where}: severity must be one of {SEVERITIES}")
-        if dim not in DIMENSIONS:
-            raise LexiconError(f"{where}: dimension must be one of {DIMENSIONS}")
-        weight = float(spec.get("weight", weights.get(sev, 0.0)))
-        if kind == "alert":
+        kind = _member(Kind, spec.get("kind"), f"{where}: kind")
+        sev = _member(Severity, spec.get("severity"), f"{where}: severity")
+        dim = _member(Dimension, spec.get("dimension"), f"{where}: dimension")
+        weight = spec.get("weight", weights.get(sev, 0.0))
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise LexiconError(f"{where}: weight must be a number of points ≥ 0, got {weight!r}")
+        enabled = spec.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise LexiconError(f"{where}: enabled must be true or false, got {enabled!r}")
+        if kind is Kind.ALERT:
             weight = 0.0  # alerts are business events, not the agent's fault
-        rules[rid] = RuleSpec(rid, kind, sev, dim, str(spec.get("title", rid)), weight, bool(spec.get("enabled", True)))
+        rules[rid] = RuleSpec(rid, kind, sev, dim, str(spec.get("title", rid)), float(weight), enabled)
     return rules
 
 
-def load_lexicon(directory: str | os.PathLike[str] | None = None) -> Lexicon:
-    """Load and compile a lexicon directory (cached per resolved path)."""
-    d = Path(directory or os.environ.get("CALLQA_LEXICONS") or DEFAULT_DIR).resolve()
-    return _load(d)
+def _member(enum: type[Kind] | type[Severity] | type[Dimension], value: Any, where: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise LexiconError(f"{where} must be one of {', '.join(m.value for m in enum)}, got {value!r}") from None
+
+
+def fingerprint(directory: Path) -> str:
+    """A hash of every lexicon file's path and content: equal fingerprints score calls the same."""
+    h = hashlib.sha256()
+    for path in sorted(directory.rglob("*.yaml")):
+        h.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def lexicon_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    return Path(directory or os.environ.get("CALLQA_LEXICONS") or DEFAULT_DIR).resolve()
+
+
+def read_lexicon(directory: str | os.PathLike[str] | None = None) -> Lexicon:
+    """Load and compile a lexicon directory (cached per folder and content), unchecked against the rules:
+    `qa_checks.load_lexicon` is the checked way in."""
+    d = lexicon_dir(directory)
+    if not d.is_dir():
+        raise LexiconError(f"{d}: lexicon directory not found")
+    return _load(d, fingerprint(d))
 
 
 @lru_cache(maxsize=8)
-def _load(d: Path) -> Lexicon:
-    if not d.is_dir():
-        raise LexiconError(f"{d}: lexicon directory not found")
+def _load(d: Path, content: str) -> Lexicon:
     settings = _read(d / "settings.yaml") or {}
     weights = {k: float(v) for k, v in settings.get("scoring", {}).get("weights", {}).items()}
     rules = _rules(_read(d / "rules.yaml"), d / "rules.yaml", weights)
@@ -317,4 +340,5 @@ def _load(d: Path) -> Lexicon:
     default_q = str(settings.get("questionnaire", {}).get("default", "traditional"))
     if default_q not in questionnaires:
         raise LexiconError(f"{d / 'settings.yaml'}: default questionnaire '{default_q}' does not exist")
-    return Lexicon(d, rules, settings, forbidden, filler, cues, items, item_index, questionnaires, default_q, detect_index)
+    return Lexicon(d, rules, settings, forbidden, filler, cues, items, item_index, questionnaires, default_q, detect_index,
+                   content)

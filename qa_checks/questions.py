@@ -11,19 +11,31 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from callqa.model import Finding
 
-from .call import AnalyzedCall, Utterance
+from .call import AnalyzedCall, SegmentView
+from .parties import FACTOR_NEEDS, THIRD_PARTY_NEEDS, factor_hits, third_party_turn
+from .registry import Needs, rule_check
 from .textmatch import Hit, PhraseIndex
 from .textnorm import tag_question
+
+# what the questionnaire analysis reads, shared by every check built on it
+NEEDS = THIRD_PARTY_NEEDS + FACTOR_NEEDS + Needs(
+    settings={"questionnaire.answer_turns": int},
+    cues=("inconvenient.anywhere", "inconvenient.early", "customer_continues", "early_end.agent_reschedule",
+          "early_end.refuse", "early_end.agent_lost", "answers.positive_idioms", "answers.unclear", "answers.hedge",
+          "answers.negative", "answers.positive", "answers.regional", "answers.weak", "answers.ack",
+          "misleading_sale", "reconfirm"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
     item: str
-    utt: Utterance
+    utt: SegmentView
     start: int  # clean-index span of the words that asked it
     end: int
     score: int
@@ -40,7 +52,7 @@ class Occurrence:
 @dataclass(slots=True)
 class Answer:
     kind: str  # positive | negative | unclear | none
-    utt: Utterance | None = None
+    utt: SegmentView | None = None
     hit: Hit | None = None
     reconfirmed: bool = False  # the agent confirmed an unclear answer again (000 关于再次确认)
     hedged: bool = False  # the customer was unsure (差不多吧, 记不清): the agent must confirm again
@@ -82,7 +94,7 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < b and a < span[1] for a, b in spans)
 
 
-def detect_items(call: AnalyzedCall, u: Utterance) -> list[Occurrence]:
+def detect_items(call: AnalyzedCall, u: SegmentView) -> list[Occurrence]:
     """Questionnaire items asked in one agent utterance, sentence by sentence."""
     lex = call.lex
     out: list[Occurrence] = []
@@ -128,6 +140,11 @@ def detect_items(call: AnalyzedCall, u: Utterance) -> list[Occurrence]:
     return out
 
 
+def items_by_segment(call: AnalyzedCall) -> dict[int, list[Occurrence]]:
+    """Every item mention of every agent segment, by segment index (worked out once per call)."""
+    return {u.index: detect_items(call, u) for u in call.agent}
+
+
 def choose_questionnaire(call: AnalyzedCall, occurrences: list[Occurrence]) -> tuple[list[str], str]:
     lex = call.lex
     given = call.transcript.questionnaire
@@ -141,7 +158,7 @@ def choose_questionnaire(call: AnalyzedCall, occurrences: list[Occurrence]) -> t
     asked = {o.item for o in occurrences}
     strong: set[str] = set()
     weak: dict[str, int] = {}
-    for u in call.utterances:
+    for u in call.segments:
         for h in lex.detect_index.search(u.clean, check_boundaries=False):
             name, weight = h.tag  # type: ignore[misc]
             if weight >= 3:
@@ -159,7 +176,7 @@ def choose_questionnaire(call: AnalyzedCall, occurrences: list[Occurrence]) -> t
     return (chosen or [lex.default_questionnaire]), "detected"
 
 
-def _first_hit(call: AnalyzedCall, utts: list[Utterance], cue: str, negatable: bool = False) -> tuple[Utterance, Hit] | None:
+def _first_hit(call: AnalyzedCall, utts: list[SegmentView], cue: str, negatable: bool = False) -> tuple[SegmentView, Hit] | None:
     index = call.lex.cue(cue)
     for u in utts:
         hits = call.find(u, index, negatable=negatable)
@@ -170,8 +187,6 @@ def _first_hit(call: AnalyzedCall, utts: list[Utterance], cue: str, negatable: b
 
 def find_early_end(call: AnalyzedCall, qa: QuestionAnalysis) -> tuple[float, str] | None:
     """A legitimate early end: not the policyholder, inconvenient and rescheduled, refused, hung up."""
-    from .identity import third_party_turn  # identity owns the third-party cues
-
     tp = third_party_turn(call)
     if tp is not None:
         return tp.seg.start, "接听人不是投保人本人"
@@ -198,7 +213,7 @@ def find_early_end(call: AnalyzedCall, qa: QuestionAnalysis) -> tuple[float, str
     return None
 
 
-def classify_answer(call: AnalyzedCall, utts: list[Utterance], item: str) -> Answer:
+def classify_answer(call: AnalyzedCall, utts: list[SegmentView], item: str) -> Answer:
     """Positive, negative or unclear, read the way a QA reviewer reads a reply.
 
     A bare 嗯/对/是 decides only when nothing clearer follows (嗯 好像听说过吧 is unclear; 买是我买的,
@@ -270,11 +285,14 @@ def _longest_ordered(positions: list[int]) -> set[int]:
     return keep
 
 
+def questions_of(call: AnalyzedCall) -> QuestionAnalysis:
+    """The questionnaire analysis of a call, worked out once and shared by every check that needs it."""
+    return call.memo(analyze_questions)
+
+
 def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
-    cached = getattr(call, "_questions", None)
-    if cached is not None:
-        return cached
-    occurrences = [o for u in call.agent for o in detect_items(call, u)]
+    found = call.memo(items_by_segment)
+    occurrences = [o for u in call.agent for o in found[u.index]]
     occurrences.sort(key=lambda o: (o.time, o.start))
     names, source = choose_questionnaire(call, occurrences)
     items = call.lex.questionnaire_items(names)
@@ -323,7 +341,6 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
         if answer.hedged and answer.utt is not None:
             answer = _reconfirm(call, answer, item)
         qa.answers[item] = answer
-    call._questions = qa  # type: ignore[attr-defined]
     return qa
 
 
@@ -353,7 +370,7 @@ def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) ->
     if _ASKING.search(text) or tag_question(text):
         return True
     rest = u.norm.text[u.norm.pos[occ.end - 1] + 1 :] + "".join(
-        t.norm.text for t in call.turn_utterances(occ.turn) if t.index > u.index)
+        t.norm.text for t in call.turn_segments(occ.turn) if t.index > u.index)
     return bool(_SEVERAL.search(rest))
 
 
@@ -372,7 +389,8 @@ def _reconfirm(call: AnalyzedCall, answer: Answer, item: str) -> Answer:
     """
     assert answer.utt is not None
     follow = call.next_turns(answer.utt.turn, "agent", 1)
-    asked = [o.item for f in follow for o in detect_items(call, f)]
+    found = call.memo(items_by_segment)
+    asked = [o.item for f in follow for o in found.get(f.index, ())]
     phrase = any(call.find(f, call.lex.cue("reconfirm")) for f in follow)
     restated = any(h.tag[0] == item for f in follow for h in call.lex.item_index.search(f.clean, False))  # type: ignore[index]
     moved_on = any(i != item for i in asked)
@@ -386,8 +404,6 @@ def _reconfirm(call: AnalyzedCall, answer: Answer, item: str) -> Answer:
 
 def _identity_by_factor(call: AnalyzedCall, occurrences: list[Occurrence]) -> list[Occurrence]:
     """An agent who verifies with a birth date or ID digits (您出生日期是…对不对) has asked the identity item."""
-    from .identity import factor_hits  # identity owns the second-factor cues
-
     start = min((o.time for o in occurrences if o.item != "identity"), default=None)
     hits = factor_hits(call, start)
     if not hits:
@@ -397,19 +413,19 @@ def _identity_by_factor(call: AnalyzedCall, occurrences: list[Occurrence]) -> li
     return sorted([*occurrences, found], key=lambda o: (o.time, o.start))
 
 
-def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[Utterance]:
+def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[SegmentView]:
     """Customer utterances answering the question asked in `turn` (until the next question)."""
     next_q = min((o.turn for o in ordered if o.turn > turn), default=call.n_turns)
     return [u for u in call.next_turns(turn, "customer", n) if u.turn < next_q]
 
 
-def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
-    qa = analyze_questions(call)
-    lex = call.lex
-    out: list[Finding] = []
+@rule_check("question.skipped", needs=NEEDS)
+def check_skipped(call: AnalyzedCall) -> Iterator[Finding]:
+    """漏题: a question of the call's questionnaire never asked. Paraphrase counts as asked; after a
+    legitimate early end (a third party, rescheduled, refused, hung up) only gaps before the last asked item
+    count."""
+    qa = questions_of(call)
     label = "+".join(qa.questionnaire)
-
-    # 漏题: never asked; after a legitimate early end only gaps before the last asked item count
     asked_pos = [qa.items.index(i) for i in qa.first]
     last_pos = max(asked_pos, default=-1)
     end = call.transcript.duration
@@ -418,10 +434,16 @@ def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
             continue
         if item == "identity" and qa.early_end is not None and "本人" in qa.early_end[1]:
             continue  # a third party answered: the identity question had no one to go to
-        title = lex.items[item].title
-        out.append(call.finding("question.skipped", None, 0.0, end, "",
-                                f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)", item=item))
+        title = call.lex.items[item].title
+        yield call.finding("question.skipped", None, 0.0, end, "", f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)",
+                           item=item)
 
+
+@rule_check("question.order", needs=NEEDS)
+def check_order(call: AnalyzedCall) -> Iterator[Finding]:
+    """Questions asked out of the questionnaire's order, judged on the longest run of items in order."""
+    qa = questions_of(call)
+    lex = call.lex
     for item in qa.out_of_order:
         occ = qa.first[item]
         pos = qa.items.index(item)
@@ -430,37 +452,50 @@ def check_questionnaire(call: AnalyzedCall) -> list[Finding]:
         after_title = lex.items[before[0].item].title if before else "前面的问题"
         u = occ.utt
         a, b = u.span_times(occ.start, occ.end)
-        out.append(call.finding("question.order", u, a, b, u.norm.sentence_text(occ.start),
-                                f"「{lex.items[item].title}」在「{after_title}」之前提问,顺序与问卷不符", item=item))
+        yield call.finding("question.order", u, a, b, u.norm.sentence_text(occ.start),
+                           f"「{lex.items[item].title}」在「{after_title}」之前提问,顺序与问卷不符", item=item)
 
+
+@rule_check("question.merged", needs=NEEDS)
+def check_merged(call: AnalyzedCall) -> Iterator[Finding]:
+    """Two or more questions put in one agent turn without the customer answering in between."""
+    qa = questions_of(call)
     for turn, same in qa.merged.items():
-        turn_utts = call.turn_utterances(turn)
-        titles = "、".join(lex.items[i].title for i in same)
+        turn_utts = call.turn_segments(turn)
+        titles = "、".join(call.lex.items[i].title for i in same)
         for k, item in enumerate(same):
             f = call.finding("question.merged", turn_utts[0], turn_utts[0].seg.start, turn_utts[-1].seg.end,
                              "".join(t.seg.text for t in turn_utts),
                              f"一次提问合并了多个问题({titles}),客户未逐一作答", item=item)
             if k:
                 f.weight = 0.0  # one merged question is one deduction; the other items are named for review
-            out.append(f)
+            yield f
 
-    for item, ans in qa.answers.items():
-        if ans.kind not in ("negative", "unclear") or ans.utt is None or ans.hit is None:
-            continue
-        spec = lex.items[item]
-        if spec.negative_alert:
+
+@rule_check("question.negative_answer", needs=NEEDS)
+def check_negative_answer(call: AnalyzedCall) -> Iterator[Finding]:
+    """The customer answered a question negatively or unclearly: a problem case (问题件) to hand over."""
+    for item, ans in questions_of(call).answers.items():
+        spec = call.lex.items[item]
+        if ans.kind in ("negative", "unclear") and ans.utt is not None and ans.hit is not None and spec.negative_alert:
             word = "否定" if ans.kind == "negative" else "模糊"
-            out.append(call.hit_finding("question.negative_answer", ans.utt, ans.hit,
-                                        f"客户对「{spec.title}」{word}回答,需作为问题件转办", item=item))
-        if ans.hedged and not ans.reconfirmed:
-            out.append(call.hit_finding("question.unconfirmed", ans.utt, ans.hit,
-                                        f"客户对「{spec.title}」回答含糊,坐席未再次确认", item=item))
-    return out
+            yield call.hit_finding("question.negative_answer", ans.utt, ans.hit,
+                                   f"客户对「{spec.title}」{word}回答,需作为问题件转办", item=item)
+
+
+@rule_check("question.unconfirmed", needs=NEEDS)
+def check_unconfirmed(call: AnalyzedCall) -> Iterator[Finding]:
+    """An unsure answer (差不多吧, 记不清) that the agent did not confirm again (000 再次确认)."""
+    for item, ans in questions_of(call).answers.items():
+        if (ans.kind in ("negative", "unclear") and ans.utt is not None and ans.hit is not None and ans.hedged
+                and not ans.reconfirmed):
+            yield call.hit_finding("question.unconfirmed", ans.utt, ans.hit,
+                                   f"客户对「{call.lex.items[item].title}」回答含糊,坐席未再次确认", item=item)
 
 
 def checklist(call: AnalyzedCall) -> list[dict[str, object]]:
     """Per questionnaire item: asked or not, order, merging, answer; for review pages."""
-    qa = analyze_questions(call)
+    qa = questions_of(call)
     rows = []
     for item in qa.items:
         occ = qa.first.get(item)

@@ -7,9 +7,9 @@ not drown every other finding.
 
 from __future__ import annotations
 
-from callqa.model import Finding
+from callqa.model import DIMENSIONS, Finding, Kind, Severity
 
-from .lexicon import DIMENSIONS, Lexicon
+from .lexicon import Lexicon
 
 
 def score(findings: list[Finding], lex: Lexicon) -> tuple[float, dict[str, float], bool]:
@@ -17,7 +17,7 @@ def score(findings: list[Finding], lex: Lexicon) -> tuple[float, dict[str, float
     cap = float(lex.setting("scoring.per_rule_cap"))
     deducted: dict[str, float] = {}
     for f in findings:
-        if f.kind != "violation" or f.weight <= 0:
+        if f.kind != Kind.VIOLATION or f.weight <= 0:
             continue
         limit = cap * f.weight
         deducted[f.rule] = min(limit, deducted.get(f.rule, 0.0) + f.weight)
@@ -26,5 +26,5 @@ def score(findings: list[Finding], lex: Lexicon) -> tuple[float, dict[str, float
         dim = lex.rules[rule].dimension
         dims[dim] -= points
     overall = max(0.0, start - sum(deducted.values()))
-    passed = not any(f.kind == "violation" and f.severity == "critical" for f in findings)
+    passed = not any(f.kind == Kind.VIOLATION and f.severity == Severity.CRITICAL for f in findings)
     return round(overall, 1), {d: round(max(0.0, v), 1) for d, v in dims.items()}, passed

@@ -24,9 +24,8 @@ import av
 import polars as pl
 import soundfile as sf
 
-from pipelines.store import read_json, safe_name
+from results.files import read_json, remove_leftovers, safe_name, write_text_atomic
 
-from .files import remove_leftovers, write_text_atomic
 from .labels import SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .render import render

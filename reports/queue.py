@@ -12,10 +12,12 @@ from typing import Any
 
 import polars as pl
 
-from .files import write_atomic
+from callqa.model import SEVERITIES
+from results.files import write_atomic
+
 from .labels import SEVERITY_LABEL
 from .render import render
-from .tables import SEVERITIES, Filters, Tables, worst_first
+from .tables import Filters, Tables, worst_first
 
 EXPORT_COLUMNS = {
     "call_id": "通话", "date": "日期", "agent_id": "坐席", "team": "班组", "questionnaire": "问卷", "score": "得分",

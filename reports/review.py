@@ -15,14 +15,15 @@ from typing import Any
 
 from markupsafe import Markup
 
-from pipelines.store import read_json, safe_name
+from callqa.model import SEVERITIES
 from qa_checks.lexicon import Lexicon
+from results.files import read_json, safe_name
+from results.schema import run_of
 
 from .labels import ANSWER_LABEL, DIMENSION_LABEL, KIND_LABEL, SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .ratecurve import rate_curve, rate_svg
 from .render import render
-from .tables import SEVERITIES
 
 SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 HIGHLIGHT_SPAN_S = 20.0  # a finding longer than this marks lines only where its evidence is found
@@ -79,6 +80,7 @@ class CallView:
     dimensions: list[tuple[str, float]]
     rate_svg: Markup
     audio_src: str | None
+    run_id: str = ""  # the scoring shown: decisions are recorded against it
 
 
 def finding_key(index: int, finding: dict[str, Any]) -> str:
@@ -156,7 +158,7 @@ def build_view(result: dict[str, Any], transcript: dict[str, Any], lex: Lexicon,
     checklist = [dict(row, answer_label=ANSWER_LABEL.get(row.get("answer") or "none", row.get("answer")))
                  for row in result.get("checklist", [])]
     dims = [(DIMENSION_LABEL.get(k, k), float(v)) for k, v in result.get("dimensions", {}).items()]
-    return CallView(result["call_id"], result, lines, findings, checklist, dims, Markup(svg), audio_src)
+    return CallView(result["call_id"], result, lines, findings, checklist, dims, Markup(svg), audio_src, run_of(result))
 
 
 def render_review(view: CallView, *, queue_href: str, server: bool) -> str:

@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from qa_checks.lexicon import load_lexicon
+from callqa.model import DIMENSIONS
+from qa_checks import load_lexicon
 
 from .charts import RATE_BIN
 from .tables import Filters, ReportError, Tables, iso_week, parse_week
 
 KEY_ALERTS = ("alert.surrender", "alert.complaint", "alert.misleading_sale")  # 退保预警, 投诉, 销售误导
-DIMENSIONS = ("compliance", "professionalism", "customer_experience")
+
 UNKNOWN = "未知"  # calls without a team or agent id still count, under this name
 TOP_OVERALL = 10
 TOP_GROUP = 5

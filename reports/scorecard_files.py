@@ -9,7 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from .files import write_atomic, write_text_atomic
+from results.files import write_atomic, write_text_atomic
+
 from .scorecard import FORMATS, Scorecard, labels
 from .scorecard_page import render_html
 from .tables import ReportError

@@ -8,7 +8,9 @@ Routes:
     GET  /audio/<call>           the call's recording (HTTP Range supported)
     GET  /export.csv|xlsx?...    the queue under the filters in the query (rule, severity, agent, team,
                                  questionnaire, from, to)
-    GET  /api/reviews?call_id=   current decisions on a call's findings
+    GET  /api/reviews?call_id=   decisions on the findings of a call's newest scoring (carried over from
+                                 earlier scorings where the same finding is found again), and those made
+                                 on findings of an earlier scoring that the newest no longer has
     POST /api/reviews            a decision: {call_id, finding_key, rule, verdict, comment, reviewer, run_id}
 """
 
@@ -26,7 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from qa_checks.lexicon import Lexicon, load_lexicon
+from qa_checks import Lexicon, load_lexicon
+from results.schema import run_of
 
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
 from .review import CallNotFound, build_view, finding_key, load_call, load_result, render_review
@@ -119,8 +122,7 @@ def make_handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
                 elif path in ("/export.csv", "/export.xlsx"):
                     self.export(path.rsplit(".", 1)[1], filters_from_query(query))
                 elif path == "/api/reviews":
-                    call_id = (query.get("call_id") or [""])[0]
-                    self.send_json([r.to_dict() for r in app.reviews.current(call_id)])
+                    self.send_json(self.decisions((query.get("call_id") or [""])[0]))
                 else:
                     self.fail(404, f"not found: {path}")
             except (CallNotFound, FileNotFoundError) as exc:
@@ -140,7 +142,7 @@ def make_handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 review = review_from_dict(json.loads(self.rfile.read(length)))
-                self.check_finding(review)
+                review = review.on(self.check_finding(review))
             except json.JSONDecodeError as exc:
                 self.fail(400, f"malformed JSON: {exc}")
                 return
@@ -153,11 +155,23 @@ def make_handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
             self.send_json(app.reviews.add(review).to_dict(), 201)
 
         # ---- handlers -------------------------------------------------------------------------------
-        def check_finding(self, review: Review) -> None:
+        def check_finding(self, review: Review) -> dict[str, Any]:
+            """The finding of the call's newest scoring that the decision is about."""
             result = load_result(app.out_dir, review.call_id)
-            keys = {finding_key(i, f): f["rule"] for i, f in enumerate(result.get("findings", []))}
-            if keys.get(review.finding_key) != review.rule:
+            found = {finding_key(i, f): f for i, f in enumerate(result.get("findings", []))}
+            finding = found.get(review.finding_key)
+            if finding is None or finding["rule"] != review.rule:
                 raise ReviewError(f"call {review.call_id!r} has no finding {review.finding_key!r} of rule {review.rule!r}")
+            return finding
+
+        def decisions(self, call_id: str) -> dict[str, Any]:
+            result = load_result(app.out_dir, call_id)
+            findings = result.get("findings", [])
+            keys = [finding_key(i, f) for i, f in enumerate(findings)]
+            placed = app.reviews.for_scoring(call_id, findings, run_of(result), keys)
+            return {"findings": [dict(r.to_dict(), finding_key=k, carried=k in placed.carried)
+                                 for k, r in placed.on_findings.items()],
+                    "earlier": [r.to_dict() for r in placed.earlier]}
 
         def review_page(self, name: str) -> None:
             # page names are call ids made file-safe, as the result files are named

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from pipelines.store import safe_name
-from qa_checks.lexicon import Lexicon, load_lexicon
+from qa_checks import Lexicon, load_lexicon
+from results.files import remove_leftovers, safe_name, write_text_atomic
 
-from .files import remove_leftovers, write_text_atomic
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
 from .review import build_view, load_call, render_review
 from .tables import Filters, Tables

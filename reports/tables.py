@@ -13,9 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS, newest_scorings
+from results.store import newest_scorings, scan_table
 
-SEVERITIES = ("critical", "major", "minor", "info")  # worst first
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
@@ -44,18 +43,6 @@ def iso_week(day: dt.date) -> str:
 def call_date() -> pl.Expr:
     """The call's local date: the date part of `started_at` as recorded (its own time zone)."""
     return pl.col("started_at").str.slice(0, 10).str.to_date(format="%Y-%m-%d", strict=False).alias("date")
-
-
-def table_files(out_dir: Path, name: str) -> list[Path]:
-    return sorted(Path(out_dir).glob(f"tables/run-*/{name}.parquet"))
-
-
-def scan_table(out_dir: Path, name: str) -> pl.LazyFrame:
-    files = table_files(out_dir, name)
-    schema = CALL_COLUMNS if name == "calls" else FINDING_COLUMNS
-    if not files:
-        return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet([str(f) for f in files])
 
 
 @dataclass

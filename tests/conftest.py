@@ -9,6 +9,15 @@ from qa_checks import check_call, load_lexicon
 
 
 @pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server (its own database) for the tests that run flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
 def lex():
     return load_lexicon()
 

@@ -22,10 +22,12 @@ from click.testing import CliRunner
 from reportdata import FIXTURES, build_output
 
 from callqa.cli_clips import clips as clips_command
-from pipelines.store import ResultStore, read_json
+from callqa.model import transcript_from_dict
 from reports.clips import INDEX_COLUMNS, Clip, ClipOptions, ClipReport, cut_clip, make_clips, select_findings
 from reports.masking import mask_numbers
 from reports.tables import Filters, Tables
+from results.files import read_json
+from results.store import ResultStore
 
 CONTEXT = ClipOptions().context_s
 MAX_SPAN = ClipOptions().max_span_s
@@ -54,8 +56,8 @@ def rescored(output: Path, dest: Path, edits: dict[str, Edit]) -> Path:
     for call_id, edit in edits.items():
         result, transcript = read_json(store.result_path(call_id)), read_json(store.transcript_path(call_id))
         edit(result, transcript)
-        result["pipeline"]["run_id"] = run_id
-        store.save_call(call_id, transcript, result)
+        result["scoring"]["run_id"] = run_id
+        store.save_call(transcript_from_dict(transcript), result)
     store.sync_tables(run_id)
     return out
 

@@ -111,7 +111,7 @@ def test_audio_rules_find_what_was_planted(run_once):
 def test_tables_hold_each_call_once_and_a_rerun_does_no_work(run_once):
     import polars as pl
 
-    from pipelines.store import ResultStore
+    from results.store import ResultStore
 
     out, _, second = run_once
     assert {o.status for o in second.outcomes if not o.path.endswith("broken.wav")} == {"skipped"}
@@ -134,16 +134,17 @@ def test_killed_run_finishes_on_restart_with_each_call_once(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 400
     while time.time() < deadline and proc.poll() is None:
-        if (out / "results").exists() and list((out / "results").glob("*.json")):
+        if (out / "transcripts").exists() and list((out / "transcripts").glob("*.json")):
             break
         time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)  # pull the plug mid-batch
+    os.killpg(proc.pid, signal.SIGKILL)  # pull the plug mid-batch: one transcript written, the other not
     proc.wait()
-    done_before = {p.stem for p in (out / "results").glob("*.json")}
-    assert len(done_before) >= 1
+    done_before = {p.stem for p in (out / "transcripts").glob("*.json")}
+    assert len(done_before) == 1
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
-    from pipelines.store import ResultStore
+    assert "2 scored (1 transcribed, 1 re-scored from their stored transcripts)" in again.stdout  # no work redone
+    from results.store import ResultStore
 
     calls = ResultStore(out).scan("calls").collect()
     assert sorted(calls["call_id"].to_list()) == ["stereo_agent_right_issues", "stereo_clean"]
@@ -155,3 +156,63 @@ def test_killed_run_finishes_on_restart_with_each_call_once(tmp_path):
         page = out / "review" / "calls" / f"{call_id}.html"
         src = re.search(r'<audio id="player"[^>]* src="([^"]+)"', page.read_text(encoding="utf-8")).group(1)
         assert (page.parent / unquote(src)).resolve() == (recordings / Path(recording).name).resolve()
+
+
+LOADED_MODELS = """
+import json, sys
+from callqa.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+finally:
+    from pipelines.speakers import diarization_pipeline
+    from pipelines.transcribe import _load
+    print(json.dumps({"whisper": _load.cache_info().currsize, "pyannote": diarization_pipeline.cache_info().currsize}))
+"""
+
+
+def _callqa(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a fresh process, reporting afterwards which models it loaded."""
+    return subprocess.run([sys.executable, "-c", LOADED_MODELS, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_a_lexicon_edit_rescores_without_transcribing(run_once, tmp_path):
+    import yaml
+
+    out, _, _ = run_once
+    before = load(out, "results", "C-STEREO")
+    transcript_bytes = (out / "transcripts" / "C-STEREO.json").read_bytes()
+    fired = {f["rule"] for f in before["findings"]}
+    assert "dynamics.dead_air" in fired
+    # a lexicon edit as a QA team makes it: switch off a rule that fired, add a phrase the agent said
+    lexicons = Path(shutil.copytree(ROOT / "lexicons", tmp_path / "lexicons"))
+    rules = yaml.safe_load((lexicons / "rules.yaml").read_text(encoding="utf-8"))
+    rules["dynamics.dead_air"]["enabled"] = False
+    (lexicons / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    agent = max((s["text"] for s in load(out, "transcripts", "C-STEREO")["segments"] if s["speaker"] == "agent"),
+                key=len)
+    phrase = re.sub(r"[^\u4e00-\u9fff]", "", agent)[2:6]
+    forbidden = yaml.safe_load((lexicons / "forbidden.yaml").read_text(encoding="utf-8"))
+    forbidden["forbidden.colloquial"]["phrases"].append(phrase)
+    (lexicons / "forbidden.yaml").write_text(yaml.safe_dump(forbidden, allow_unicode=True), encoding="utf-8")
+
+    dry = _callqa("rescore", "--results", str(out), "--lexicons", str(lexicons), "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert re.search(r"dynamics\.dead_air\s+\+0\s+-1", dry.stdout) and re.search(r"forbidden\.colloquial\s+\+1", dry.stdout)
+    assert load(out, "results", "C-STEREO") == before  # a dry run writes nothing
+
+    recordings = Path(before["recording"]).parent
+    again = _callqa("run", str(recordings), "--out", str(out), "--lexicons", str(lexicons), "--no-review")
+    assert "re-scored from their stored transcripts" in again.stdout, again.stdout + again.stderr[-2000:]
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"whisper": 0, "pyannote": 0}  # no model loaded
+    after = load(out, "results", "C-STEREO")
+    rules_after = [f["rule"] for f in after["findings"]]
+    assert "dynamics.dead_air" not in rules_after and "forbidden.colloquial" in rules_after
+    assert any(phrase in f["evidence"] for f in after["findings"] if f["rule"] == "forbidden.colloquial")
+    assert after["scoring"]["lexicon_fingerprint"] != before["scoring"]["lexicon_fingerprint"]
+    assert (out / "transcripts" / "C-STEREO.json").read_bytes() == transcript_bytes  # not transcribed again
+    # the newest scoring is the one the tables give
+    from reports.tables import Tables
+
+    calls = Tables(out).calls.collect()
+    assert calls.filter(calls["call_id"] == "C-STEREO")["lexicon_fingerprint"].to_list() == [
+        after["scoring"]["lexicon_fingerprint"]]

@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from callqa.model import AudioMeasures, Transcript
 from pipelines.audio import SAMPLE_RATE, AudioError, load_audio
 from pipelines.manifest import ManifestError, call_meta, from_filename, read_manifest
 from pipelines.roles import assign_roles
 from pipelines.settings import PipelineSettings
 from pipelines.speakers import Track, is_dual_mono, to_call_time, track_audio
-from pipelines.store import ResultStore, latest_calls, write_json_atomic
 from pipelines.transcribe import collapse_repeats, echoes_prompt, is_hallucination
 from qa_checks import load_lexicon
+from results.files import write_json_atomic
+from results.store import ResultStore, latest_calls
 
 SETTINGS = PipelineSettings()
 
@@ -106,26 +108,42 @@ def result(call_id, run_id, score=90.0):
 
 def test_tables_hold_each_scoring_once(tmp_path):
     store = ResultStore(tmp_path)
-    store.save_call("C-1", {"call_id": "C-1", "segments": []}, result("C-1", "r1"))
+    store.save_call(Transcript("C-1", []), result("C-1", "r1"))
     assert store.sync_tables("r1") == 1
     assert store.sync_tables("r1") == 0  # nothing new: nothing added
-    store.save_call("C-2", {"call_id": "C-2", "segments": []}, result("C-2", "r2"))
-    store.save_call("C-1", {"call_id": "C-1", "segments": []}, result("C-1", "r2", score=70.0))  # re-scored
+    store.save_call(Transcript("C-2", []), result("C-2", "r2"))
+    store.save_call(Transcript("C-1", []), result("C-1", "r2", score=70.0))  # re-scored
     assert store.sync_tables("r2") == 2
     calls = latest_calls(store.scan("calls")).collect().sort("call_id")
     assert calls["call_id"].to_list() == ["C-1", "C-2"] and calls["score"].to_list() == [70.0, 90.0]
     assert store.scan("findings").collect().height == 3
-    assert store.done("C-1", "x", "s") and not store.done("C-1", "y", "s")
+
+
+def test_a_transcript_is_current_for_its_audio_and_settings_a_result_for_its_transcript_and_lexicons(tmp_path):
+    store = ResultStore(tmp_path)
+    audio = AudioMeasures(60.0, 8000, 2, "stereo", sha256="x", settings="s")
+    sha = store.save_transcript(Transcript("C-1", [], audio=audio))
+    assert store.transcript_current("C-1", "x", "s")
+    assert not store.transcript_current("C-1", "y", "s") and not store.transcript_current("C-1", "x", "t")
+    assert not store.transcript_current("C-9", "x", "s")
+    key = {"transcript_sha256": sha, "lexicon_fingerprint": "L1", "engine_version": "E1"}
+    store.save_result("C-1", {"call_id": "C-1", "scoring": dict(key, run_id="r1")})
+    assert store.result_current("C-1", key)
+    assert not store.result_current("C-1", dict(key, lexicon_fingerprint="L2"))
+    assert not store.result_current("C-1", dict(key, transcript_sha256="other"))
+    assert store.read_transcript("C-1")[1] == sha
 
 
 def test_leftovers_of_a_killed_run_are_removed(tmp_path):
     store = ResultStore(tmp_path)
     (tmp_path / "results" / ".C-9.json.abc.tmp").write_text("{half")
-    (tmp_path / "tables" / ".tmp-r9-abc").mkdir()
+    (tmp_path / "tables" / ".run-r9-abc.tmp").mkdir()
+    (tmp_path / ".run-r9.json.abc.tmp").write_text("{half")
     store.clean_leftovers()  # as a run does before it starts
-    assert not list((tmp_path / "results").glob(".*")) and not list((tmp_path / "tables").glob(".tmp-*"))
+    assert not list(tmp_path.rglob(".*.tmp"))
     write_json_atomic(tmp_path / "results" / "C-3.json", {"ok": 1})
     assert json.loads((tmp_path / "results" / "C-3.json").read_text()) == {"ok": 1}
+    assert (tmp_path / "results" / "C-3.json").stat().st_mode & 0o077 == 0  # owner-only
     assert store.scan("calls").collect().height == 0
 
 

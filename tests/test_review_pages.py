@@ -14,14 +14,14 @@ import pytest
 from browser import console_errors, require_browser, start_browser, wait_for
 from reportdata import FIXTURES, build_output, fixture_transcript, manifest
 
-from pipelines.assemble import score_transcript
-from pipelines.store import ResultStore
-from qa_checks.lexicon import load_lexicon
+from callqa.model import transcript_from_dict
+from pipelines.scoring import score_transcript
 from reports.queue import queue_frame
 from reports.reviews import ReviewStore
 from reports.server import make_server, serve_in_thread
 from reports.site import build_site
 from reports.tables import Filters, Tables
+from results.store import ResultStore
 
 # a customer reads out personal numbers; none of them may reach a page
 PII_LINES = [
@@ -41,10 +41,11 @@ def add_pii_call(out: Path) -> str:
     t = transcript["segments"][-1]["end"]
     for i, (speaker, text) in enumerate(PII_LINES):
         transcript["segments"].append({"speaker": speaker, "start": t + 1 + 3 * i, "end": t + 3 + 3 * i, "text": text})
-    meta = {"run_id": "20261122T000001-pii", "separation": "truth", "role_confidence": 1.0}
-    result = score_transcript(transcript, load_lexicon(None), meta)
+    t_obj = transcript_from_dict(transcript)
+    result = score_transcript(t_obj, "fixture-truth", None, "20261122T000001-pii")
+    result["pipeline"] = {"separation": "truth", "role_confidence": 1.0}
     store = ResultStore(out)
-    store.save_call("pii_call", transcript, result)
+    store.save_call(t_obj, result)
     store.sync_tables("20261122T000001-pii")
     return "pii_call"
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from reportdata import build_output
 
 from callqa.cli import main
-from qa_checks.lexicon import load_lexicon
+from qa_checks import load_lexicon
 from reports.masking import mask_numbers
 from reports.ratecurve import rate_curve
 from reports.review import build_view, load_call
@@ -35,6 +35,9 @@ def test_site_pages_exports_and_incremental_rebuild(out):
     assert sorted(r["通话"] for r in rows) == sorted(calls["call_id"].to_list())
     assert rows[0]["合格"] == "false"  # worst first: the failed call leads
     assert (first.dest / "queue.xlsx").stat().st_size > 0
+    scored = json.loads((out / "results" / "mono_issues.json").read_text(encoding="utf-8"))["scoring"]
+    page = (first.dest / "calls" / "mono_issues.html").read_text(encoding="utf-8")
+    assert scored["lexicon_fingerprint"] in page and scored["engine_version"] in page  # what scored it
     again = build_site(out)
     assert again.pages == 0 and again.unchanged == 5
     result = out / "results" / "mono_issues.json"

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from reportdata import build_output
 
 from callqa.cli_scorecard import scorecard as scorecard_command
-from pipelines.store import CALL_COLUMNS, FINDING_COLUMNS
 from reports.charts import RATE_BIN
 from reports.scorecard import (
     KEY_ALERTS,
@@ -32,6 +31,7 @@ from reports.scorecard import (
 )
 from reports.scorecard_files import SHEETS, write_all
 from reports.tables import ReportError, Tables, iso_week, parse_week
+from results.schema import CALL_COLUMNS, FINDING_COLUMNS
 
 WEEK = "2026-W47"
 DIMS = ("compliance", "professionalism", "customer_experience")
@@ -472,7 +472,7 @@ def last_week_out(tmp_path: Path) -> Path:
 
 def test_flow_writes_last_week_by_default_and_a_given_week(harness: None, last_week_out: Path, synthetic: Path,
                                                             tmp_path: Path) -> None:
-    from pipelines.weekly import weekly_scorecard
+    from reports.weekly import weekly_scorecard
 
     week = previous_week()
     files = [Path(p) for p in weekly_scorecard(str(last_week_out))]
@@ -488,7 +488,7 @@ def test_flow_writes_last_week_by_default_and_a_given_week(harness: None, last_w
 
 
 def test_flow_fails_fast_on_a_week_without_calls(harness: None, synthetic: Path) -> None:
-    from pipelines.weekly import weekly_scorecard
+    from reports.weekly import weekly_scorecard
 
     started = time.monotonic()
     with pytest.raises(ReportError, match="no calls in week 2026-W44"):

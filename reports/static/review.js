@@ -66,20 +66,31 @@
   reviewer.addEventListener("change", function () { localStorage.setItem("callqa.reviewer", reviewer.value); });
   const labels = { confirmed: "已确认违规", false_positive: "已标为误报", appeal: "已申诉" };
 
-  function show(li, review) {
-    const saved = li.querySelector(".saved");
-    saved.textContent = labels[review.verdict] + (review.reviewer ? " · " + review.reviewer : "") +
+  function describe(review) {
+    return labels[review.verdict] + (review.reviewer ? " · " + review.reviewer : "") +
       (review.comment ? " · " + review.comment : "");
+  }
+
+  function show(li, review) {
+    li.querySelector(".saved").textContent = describe(review) + (review.carried ? "（沿用重新评分前的复核）" : "");
     li.dataset.verdict = review.verdict;
   }
 
   fetch("/api/reviews?call_id=" + encodeURIComponent(callId))
     .then(function (r) { return r.json(); })
-    .then(function (rows) {
-      rows.forEach(function (row) {
+    .then(function (data) {
+      data.findings.forEach(function (row) {
         const li = document.querySelector('.finding[data-key="' + CSS.escape(row.finding_key) + '"]');
         if (li) show(li, row);
       });
+      const earlier = document.getElementById("earlier");
+      data.earlier.forEach(function (row) {
+        const item = document.createElement("li");
+        item.className = "muted";
+        item.textContent = row.rule + (row.item ? " [" + row.item + "]" : "") + "：" + describe(row) + " · " + row.created_at;
+        earlier.querySelector("ul").appendChild(item);
+      });
+      earlier.hidden = data.earlier.length === 0;
     });
 
   document.querySelectorAll(".finding [data-verdict]").forEach(function (button) {

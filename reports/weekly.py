@@ -21,9 +21,9 @@ from typing import Any
 
 from prefect import flow, task
 
-from reports.scorecard import FORMATS, Scorecard, build_scorecard, previous_week
-from reports.scorecard_files import write_all
-from reports.tables import ReportError, Tables, parse_week
+from .scorecard import FORMATS, Scorecard, build_scorecard, previous_week
+from .scorecard_files import write_all
+from .tables import ReportError, Tables, parse_week
 
 CRON = "0 7 * * 1"  # Mondays 07:00: the week before is complete and its calls have been scored overnight
 TIMEZONE = "Asia/Shanghai"

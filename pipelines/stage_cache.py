@@ -1,0 +1,52 @@
+"""Stage results kept between runs, as data: JSON files keyed by the audio's hash and the settings.
+
+Diarisation and recognition are the expensive stages; their results are kept under `OUT/.cache/` so a
+re-run after a crash, or on a folder that has grown, does only the new work. They are stored as plain
+JSON read back through each stage's own decoder (never pickled objects: anyone who can write the cache
+folder could otherwise make the pipeline run code). A file that cannot be decoded is treated as missing
+and the stage runs again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from results.files import read_json, safe_name, write_json_atomic
+
+T = TypeVar("T")
+FORMAT = 1  # bumped when a stage's stored shape changes: older entries are then recomputed
+
+
+class StageCache:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, stage: str, key: str) -> Path:
+        return self.root / stage / f"{safe_name(key)}.json"
+
+    def load(self, stage: str, key: str, decode: Callable[[Any], T]) -> T | None:
+        path = self.path(stage, key)
+        if not path.is_file():
+            return None
+        try:
+            data = read_json(path)
+            if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
+                return None
+            return decode(data["value"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, stage: str, key: str, value: Any) -> None:
+        write_json_atomic(self.path(stage, key), {"format": FORMAT, "key": key, "value": value})
+
+    def cached(self, stage: str, key: str, compute: Callable[[], T], encode: Callable[[T], Any],
+               decode: Callable[[Any], T]) -> T:
+        """The stage's stored result for `key`, or `compute()` stored for next time."""
+        found = self.load(stage, key, decode)
+        if found is not None:
+            return found
+        value = compute()
+        self.save(stage, key, encode(value))
+        return value

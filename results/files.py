@@ -1,0 +1,129 @@
+"""Files written whole or not at all, owner-only, with names safe for any call id.
+
+Every writer of the project goes through `write_atomic`: the content goes to a temporary name beside the
+target, is flushed to disk (fsync), then renamed over the target, so a killed process (or a lost machine)
+leaves the old file or the new one, never half of one. Writers of many files call `sync_dir` once at the
+end of a batch so the renames themselves are on disk. The temporary names start with a dot and end in `.tmp`;
+`remove_leftovers` is the one place that deletes a killed writer's leftovers.
+
+Transcripts, results, tables and reports hold personal data (names, numbers, what customers said): they
+are written readable by the owner only, unless `CALLQA_GROUP_READ=1` lets the owner's group read them too
+(a QA team sharing one service account's output through a group).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TMP_PREFIX = "."
+TMP_SUFFIX = ".tmp"
+
+
+def group_readable() -> bool:
+    return os.environ.get("CALLQA_GROUP_READ", "").lower() in ("1", "true", "yes", "on")
+
+
+def file_mode() -> int:
+    return 0o640 if group_readable() else 0o600
+
+
+def dir_mode() -> int:
+    return 0o750 if group_readable() else 0o700
+
+
+def make_dirs(path: Path) -> Path:
+    """Create a folder (and its missing parents) with the policy's permissions."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=dir_mode())
+    return path
+
+
+def sync_dir(folder: Path) -> None:
+    """Make the renames into `folder` durable: once per batch of writes, not per file (it costs as much
+    as the file's own flush)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def seal(path: Path) -> None:
+    """Flush a finished file to disk and give it the policy's permissions (files written by libraries
+    into a temporary folder that is then renamed whole)."""
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    os.chmod(path, file_mode())
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp)`, flush it to disk and move it onto `path`; a failure leaves the old file untouched."""
+    path = Path(path)
+    make_dirs(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        seal(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    # newline="": the text is written as given (a CSV's own line ends stay as the csv module made them)
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding=encoding, newline=""))
+
+
+def json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    return write_bytes_atomic(path, json_bytes(data))
+
+
+def read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
+    """Delete the temporary files and folders a killed writer left under `folder` (`pattern` picks the
+    sub-folders to look in, e.g. "*" for one level down); nothing reads them. Call it before writers start,
+    never while they run: during a run they are the files being written."""
+    import shutil
+
+    root = Path(folder)
+    removed = 0
+    for where in [root, *(p for p in root.glob(pattern) if p.is_dir())]:
+        for tmp in where.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def safe_name(call_id: str) -> str:
+    """A file name for a call id: letters, digits, '-', '_' and '.'; anything else becomes '_'."""
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
+    return keep.strip(".") or "call"

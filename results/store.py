@@ -1,0 +1,192 @@
+"""Where results persist: one JSON per call, written atomically, and Parquet tables appended by run.
+
+Layout of an output folder:
+
+    transcripts/<call_id>.json   the CONTRACT.md transcript, with word timings and audio measures
+    results/<call_id>.json       the QA result (score, findings, metrics, checklist, what scored it)
+    tables/run-<id>/calls.parquet, findings.parquet   one folder per scoring run, moved into place whole
+    runs/<id>.json               the run report: every recording or call, done, skipped or failed and why
+
+A transcript is current while the recording and the speech settings are the same (audio hash + settings
+fingerprint, kept in the transcript's `audio`); a result is current while its transcript, the lexicons
+and the engine are the same (transcript hash + lexicon fingerprint + engine version, kept in the
+result's `scoring`). Tables are built from the per-call results that no table holds yet, so a run killed
+before its tables still has them written by the next run, and every scoring of a call appears once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from callqa.model import Transcript, transcript_from_dict, transcript_to_dict
+
+from .files import (
+    TMP_PREFIX,
+    TMP_SUFFIX,
+    json_bytes,
+    make_dirs,
+    read_json,
+    remove_leftovers,
+    safe_name,
+    seal,
+    sync_dir,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from .schema import CALL_COLUMNS, FINDING_COLUMNS, TABLES, call_row, finding_rows, run_of
+
+SUBFOLDERS = ("transcripts", "results", "tables", "runs")
+
+
+def table_files(root: Path, name: str) -> list[Path]:
+    return sorted(Path(root).glob(f"tables/run-*/{name}.parquet"))
+
+
+def scan_table(root: Path, name: str) -> pl.LazyFrame:
+    """A lazy scan of every run's part of a table (`calls` or `findings`); empty with the schema if none.
+
+    Parts written before a column existed read it as null."""
+    files = table_files(root, name)
+    schema = TABLES[name]
+    if not files:
+        return pl.LazyFrame(schema=schema)
+    return pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert", extra_columns="ignore")
+
+
+def newest_scorings(calls: pl.LazyFrame) -> pl.LazyFrame:
+    """(call_id, run_id) of each call's newest scoring, from those two columns only: a year of calls is
+    grouped without reading the rest of its columns. Run ids begin with their start time, so the newest
+    sorts last."""
+    return calls.group_by("call_id").agg(pl.col("run_id").max())
+
+
+def latest_calls(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per call: the newest scoring (a re-scored call keeps its latest run). A run's rows are
+    tabled once, so (call_id, run_id) picks one row."""
+    return frame.join(newest_scorings(frame), on=["call_id", "run_id"], how="semi")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ResultStore:
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        for sub in SUBFOLDERS:
+            make_dirs(self.root / sub)
+
+    def clean_leftovers(self) -> None:
+        """Remove the temporary files of a killed run (never read). Call once, before a run starts:
+        during a run they are the files other calls are writing."""
+        remove_leftovers(self.root, "*")
+
+    def transcript_path(self, call_id: str) -> Path:
+        return self.root / "transcripts" / f"{safe_name(call_id)}.json"
+
+    def result_path(self, call_id: str) -> Path:
+        return self.root / "results" / f"{safe_name(call_id)}.json"
+
+    # ---- per-call files ---------------------------------------------------------------------------
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        try:
+            data = read_json(path)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def read_result(self, call_id: str) -> dict[str, Any] | None:
+        return self._read(self.result_path(call_id))
+
+    def read_transcript(self, call_id: str) -> tuple[Transcript, str]:
+        """The stored transcript and the sha256 of its file (the scoring key). Raises OSError or
+        TranscriptError/ValueError naming nothing: callers name the call."""
+        raw = self.transcript_path(call_id).read_bytes()
+        return transcript_from_dict(json.loads(raw.decode("utf-8"))), sha256_bytes(raw)
+
+    def transcript_current(self, call_id: str, audio_sha256: str, settings: str) -> bool:
+        """Whether this call's transcript was made from this audio with these speech settings."""
+        data = self._read(self.transcript_path(call_id))
+        audio = (data or {}).get("audio") or {}
+        return audio.get("sha256") == audio_sha256 and audio.get("settings") == settings
+
+    def result_current(self, call_id: str, key: dict[str, str]) -> bool:
+        """Whether this call's result was scored from the same transcript, lexicons and engine (`key`)."""
+        scoring = (self.read_result(call_id) or {}).get("scoring") or {}
+        return all(scoring.get(k) == v for k, v in key.items())
+
+    def save_transcript(self, transcript: Transcript) -> str:
+        """Write the transcript; returns the sha256 of what was written (its scoring key)."""
+        data = json_bytes(transcript_to_dict(transcript))
+        write_bytes_atomic(self.transcript_path(transcript.call_id), data)
+        return sha256_bytes(data)
+
+    def save_result(self, call_id: str, result: dict[str, Any]) -> None:
+        write_json_atomic(self.result_path(call_id), result)
+
+    def save_call(self, transcript: Transcript, result: dict[str, Any]) -> None:
+        """The transcript first: a result is only ever next to the transcript it was scored from."""
+        self.save_transcript(transcript)
+        self.save_result(transcript.call_id, result)
+
+    def save_run(self, run_id: str, report: dict[str, Any]) -> Path:
+        path = self.root / "runs" / f"{run_id}.json"
+        write_json_atomic(path, report)
+        return path
+
+    def call_ids(self) -> list[str]:
+        """Every call with a stored transcript (its id as written in the file)."""
+        ids = []
+        for path in sorted((self.root / "transcripts").glob("*.json")):
+            data = self._read(path)
+            if data and isinstance(data.get("call_id"), (str, int)):
+                ids.append(str(data["call_id"]))
+        return ids
+
+    # ---- tables ---------------------------------------------------------------------------------
+    def scan(self, name: str) -> pl.LazyFrame:
+        return scan_table(self.root, name)
+
+    def tabled_results(self) -> set[tuple[str, str]]:
+        """(call_id, result run) pairs already in the tables."""
+        frame = self.scan("calls").select("call_id", "run_id").collect()
+        return set(zip(frame["call_id"].to_list(), frame["run_id"].to_list(), strict=True))
+
+    def sync_tables(self, run_id: str) -> int:
+        """Add every per-call result that no table holds yet; returns the number of calls added.
+
+        The result's own run id travels into the table, so a call re-scored in a later run (new audio,
+        new lexicons) is added again under that run and readers keep its newest row.
+        """
+        have = self.tabled_results()
+        calls: list[dict[str, Any]] = []
+        findings: list[dict[str, Any]] = []
+        for path in sorted((self.root / "results").glob("*.json")):
+            result = self._read(path)
+            if result is None or "call_id" not in result:
+                continue
+            if (result["call_id"], run_of(result)) in have:
+                continue
+            calls.append(call_row(result))
+            findings.extend(finding_rows(result))
+        if not calls:
+            return 0
+        tmp = self.root / "tables" / f"{TMP_PREFIX}run-{run_id}-{uuid.uuid4().hex[:6]}{TMP_SUFFIX}"
+        make_dirs(tmp)
+        pl.DataFrame(calls, schema=CALL_COLUMNS).write_parquet(tmp / "calls.parquet")
+        pl.DataFrame(findings, schema=FINDING_COLUMNS).write_parquet(tmp / "findings.parquet")
+        for part in tmp.iterdir():
+            seal(part)
+        final = self.root / "tables" / f"run-{run_id}"
+        if final.exists():  # the same run syncing twice: a fresh name keeps both parts whole
+            final = self.root / "tables" / f"run-{run_id}-{uuid.uuid4().hex[:6]}"
+        os.replace(tmp, final)  # both tables appear together or not at all
+        sync_dir(final.parent)
+        return len(calls)
