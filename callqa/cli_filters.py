@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from callqa.model import SEVERITIES
+from callqa.model import SEVERITIES, Status
 from reports.tables import Filters, ReportError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -21,11 +21,13 @@ _PERIOD = [
 _FINDINGS = [
     click.option("--rule", multiple=True, help="Rule id (forbidden.blame) or family (forbidden); repeatable."),
     click.option("--severity", multiple=True, type=click.Choice([s.value for s in SEVERITIES]), help="Repeatable."),
+    click.option("--status", multiple=True, type=click.Choice([s.value for s in Status]),
+                 help="violation, alert or needs_review (findings to verify: the recogniser was unsure); repeatable."),
     click.option("--agent", multiple=True, help="Agent id; repeatable."),
     click.option("--team", multiple=True, help="Team; repeatable."),
     click.option("--questionnaire", multiple=True, help="Questionnaire (traditional, participating…); repeatable."),
 ]
-_NAMES = ("rule", "severity", "agent", "team", "questionnaire", "week", "date_from", "date_to")
+_NAMES = ("rule", "severity", "status", "agent", "team", "questionnaire", "week", "date_from", "date_to")
 
 
 def _with_filters(options: list[Callable[[Any], Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

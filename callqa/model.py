@@ -51,6 +51,25 @@ class Dimension(StrEnum):
 DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
 
 
+class Status(StrEnum):
+    """What a finding counts as: a violation (deducts, a critical one fails the call), an alert (a business
+    event to follow up), or to be verified by a person because the recogniser was unsure of the words the
+    finding rests on (neither deducts nor fails the call; the queue lists it in its own lane)."""
+
+    VIOLATION = "violation"
+    ALERT = "alert"
+    NEEDS_REVIEW = "needs_review"
+
+
+class Basis(StrEnum):
+    """What a finding rests on, which says how the recogniser's confidence bears on it."""
+
+    HEARD = "heard"  # words that were said (a forbidden phrase, the customer's 我要退保)
+    ABSENT = "absent"  # words that were not heard where they belong (a question skipped, no consent)
+    STRUCTURE = "structure"  # how the conversation went (questions merged, out of order)
+    MEASURED = "measured"  # the audio or the timing (speaking rate, loudness, silence, overlap)
+
+
 class TranscriptError(ValueError):
     """A transcript that does not follow the contract; the message says what and where."""
 
@@ -150,6 +169,11 @@ class Finding:
     message: str
     item: str | None = None
     weight: float = 0.0
+    basis: Basis = Basis.HEARD
+    # how sure the recogniser was of the words the finding rests on (0–1); None where the transcript gives
+    # no word probabilities (other systems) or the finding does not rest on words
+    confidence: float | None = None
+    status: Status | None = None  # set by the engine: the kind, or needs_review
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -157,7 +181,15 @@ class Finding:
             del d["item"]
         d["start"] = round(self.start, 2)
         d["end"] = round(self.end, 2)
+        if self.confidence is not None:
+            d["confidence"] = round(self.confidence, 3)
+        d["status"] = self.status or self.kind
         return d
+
+    @property
+    def asserted(self) -> bool:
+        """A violation or an alert as found; a finding to verify is not asserted."""
+        return (self.status or self.kind) != Status.NEEDS_REVIEW
 
 
 @dataclass(slots=True)

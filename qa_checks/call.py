@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-from callqa.model import Finding, Segment, Transcript
+from callqa.model import Basis, Finding, Segment, Transcript
 
 from .lexicon import Lexicon
 from .textmatch import Hit, PhraseIndex, has_cue_before
@@ -50,6 +50,17 @@ class SegmentView:
             return seg.words[-1].end
         return seg.start + seg.duration * min(i, n) / n
 
+    def word_probabilities(self, start: int, end: int) -> list[float | None]:
+        """The recogniser's probability of each word covering clean characters [start, end)."""
+        out: list[float | None] = []
+        count = 0
+        for w in self.seg.words:
+            k = len(normalize(w.word).clean)
+            if count < end and count + k > start:
+                out.append(w.probability)
+            count += k
+        return out
+
     def span_times(self, start: int, end: int) -> tuple[float, float]:
         a = self.time_at(start)
         b = self.time_at(end) if end < len(self.norm.clean) else self.seg.end
@@ -84,6 +95,38 @@ class AnalyzedCall:
         if analysis not in self._memo:
             self._memo[analysis] = analysis(self)
         return self._memo[analysis]
+
+    @cached_property
+    def has_probabilities(self) -> bool:
+        """Whether the transcript says how sure the recogniser was of its words (callqa's own do)."""
+        return any(w.probability is not None for s in self.transcript.segments for w in s.words)
+
+    def heard_confidence(self, u: SegmentView, start: int, end: int) -> float | None:
+        """How sure the recogniser was of the words at clean characters [start, end) of `u`: their mean
+        probability (None without probabilities)."""
+        probs = u.word_probabilities(start, end)
+        if not probs or any(p is None for p in probs):
+            return None
+        return sum(probs) / len(probs)  # type: ignore[arg-type]
+
+    def region_confidence(self, speaker: str, t0: float, t1: float) -> float | None:
+        """How sure the recogniser was of what `speaker` said between t0 and t1: the mean probability of
+        the words, weighted by their characters. An absence there (no consent, no item asked) is only as
+        sure as this: a garbled stretch may hide the words. 1.0 when nothing was said; None without
+        probabilities."""
+        if not self.has_probabilities:
+            return None
+        total = weight = 0.0
+        for u in self.segments:
+            if u.speaker != speaker or u.seg.end <= t0 or u.seg.start >= t1:
+                continue
+            for w in u.seg.words:
+                if w.probability is None or not (t0 <= (w.start + w.end) / 2 <= t1):
+                    continue
+                k = len(normalize(w.word).clean)
+                total += w.probability * k
+                weight += k
+        return total / weight if weight else 1.0
 
     @cached_property
     def agent(self) -> list[SegmentView]:
@@ -134,7 +177,7 @@ class AnalyzedCall:
         return hits
 
     def finding(self, rule: str, u: SegmentView | None, start: float, end: float, evidence: str, message: str,
-                item: str | None = None) -> Finding:
+                item: str | None = None, *, basis: Basis = Basis.HEARD, confidence: float | None = None) -> Finding:
         spec = self.lex.rules[rule]
         return Finding(
             rule=rule,
@@ -148,8 +191,18 @@ class AnalyzedCall:
             message=message,
             item=item,
             weight=spec.weight,
+            basis=basis,
+            confidence=confidence,
         )
 
     def hit_finding(self, rule: str, u: SegmentView, hit: Hit, message: str, item: str | None = None) -> Finding:
+        """A finding resting on words heard: as sure as the recogniser was of them."""
         a, b = u.span_times(hit.start, hit.end)
-        return self.finding(rule, u, a, b, u.excerpt(hit.start, hit.end), message, item)
+        return self.finding(rule, u, a, b, u.excerpt(hit.start, hit.end), message, item,
+                            confidence=self.heard_confidence(u, hit.start, hit.end))
+
+    def absent_finding(self, rule: str, u: SegmentView | None, start: float, end: float, evidence: str,
+                       message: str, region: tuple[float, float], item: str | None = None) -> Finding:
+        """A finding resting on words not heard in `region` (agent speech): as sure as what was heard there."""
+        return self.finding(rule, u, start, end, evidence, message, item, basis=Basis.ABSENT,
+                            confidence=self.region_confidence("agent", *region))

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from callqa.model import Finding
+from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
 from .registry import NUMBER, Needs, measure, rule_check
@@ -60,7 +60,7 @@ def check_interruption(call: AnalyzedCall) -> Iterator[Finding]:
     backchannels (嗯, 好的) do not count."""
     for a, c, overlap in call.memo(interruptions):
         yield call.finding("dynamics.interruption", a, a.seg.start, min(a.seg.end, c.seg.end), a.seg.text,
-                           f"客户尚在讲话(「{c.seg.text[:20]}」),坐席插话重叠{overlap:.1f}秒")
+                           f"客户尚在讲话(「{c.seg.text[:20]}」),坐席插话重叠{overlap:.1f}秒", basis=Basis.MEASURED)
 
 
 @rule_check("dynamics.loud", needs=Needs(settings={"dynamics.loud_db_above_baseline": NUMBER,
@@ -80,7 +80,7 @@ def check_loud(call: AnalyzedCall) -> Iterator[Finding]:
     worst = max(loud, key=lambda u: u.seg.loudness_db or 0.0)
     yield call.finding("dynamics.loud", worst, worst.seg.start, worst.seg.end, worst.seg.text,
                        f"坐席音量比本通电话常态高{(worst.seg.loudness_db or 0) - baseline:.0f} dB"
-                       f"(共{sum(u.seg.duration for u in loud):.1f}秒),疑似高声喧哗")
+                       f"(共{sum(u.seg.duration for u in loud):.1f}秒),疑似高声喧哗", basis=Basis.MEASURED)
 
 
 @measure()
@@ -99,4 +99,4 @@ def check_dead_air(call: AnalyzedCall) -> Iterator[Finding]:
         return
     limit = float(call.lex.setting("dynamics.dead_air_seconds"))
     for a, b in sorted((g for g in audio.silences if g[1] - g[0] >= limit), key=lambda g: g[0]):
-        yield call.finding("dynamics.dead_air", None, a, b, "", f"通话中静默{b - a:.0f}秒(无人说话)")
+        yield call.finding("dynamics.dead_air", None, a, b, "", f"通话中静默{b - a:.0f}秒(无人说话)", basis=Basis.MEASURED)

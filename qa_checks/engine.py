@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from callqa import __version__
-from callqa.model import CallResult, Finding, Kind, Transcript
+from callqa.model import Basis, CallResult, Finding, Kind, Status, Transcript
 
 # the families register their checks when imported
 from . import dynamics, events, forbidden, identity, opening, questions, rate  # noqa: F401
@@ -46,6 +46,16 @@ def load_lexicon(directory: str | os.PathLike[str] | None = None) -> Lexicon:
 _VALIDATED: set[tuple[Path, str]] = set()
 
 
+def status_of(finding: Finding, lex: Lexicon) -> Status:
+    """A violation or an alert as found, unless it rests on words the recogniser was unsure of."""
+    found = Status.ALERT if finding.kind == Kind.ALERT else Status.VIOLATION
+    if finding.confidence is None or finding.basis == Basis.MEASURED:
+        return found
+    if finding.confidence < float(lex.setting(f"confidence.{finding.basis.value}_below")):
+        return Status.NEEDS_REVIEW
+    return found
+
+
 def check_call(transcript: Transcript, lexicon: Lexicon | None = None) -> CallResult:
     """Score one call against the whole rulebook. Pure: no I/O beyond the (cached) lexicon."""
     lex = lexicon or load_lexicon()
@@ -56,6 +66,8 @@ def check_call(transcript: Transcript, lexicon: Lexicon | None = None) -> CallRe
     metrics: dict[str, object] = {}
     for m in MEASURES.values():
         metrics.update(m.run(call))
+    for f in findings:
+        f.status = status_of(f, lex)
     order = {rule: i for i, rule in enumerate(lex.rules)}  # the catalogue's order breaks ties
     findings.sort(key=lambda f: (f.kind != Kind.VIOLATION, f.severity.rank, f.start, order[f.rule]))
     overall, dims, passed = score(findings, lex)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from callqa.model import Finding
+from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
@@ -98,8 +98,12 @@ def check_no_soothing(call: AnalyzedCall) -> Iterator[Finding]:
             continue
         u, h = next((uu, hh) for uu, hh in agitated if uu.turn == turn)
         r = replies[0]
+        # as sure as the agitation heard and the agent's reply heard without soothing words
+        sure = [c for c in (call.heard_confidence(u, h.start, h.end) if h.tag != "loudness" else 1.0,
+                            call.region_confidence("agent", r.seg.start, replies[-1].seg.end)) if c is not None]
         yield call.finding("handling.no_soothing", r, u.seg.start, r.seg.end, u.seg.text,
-                           f"客户情绪激动(「{u.excerpt(h.start, h.end)}」),坐席未安抚即继续")
+                           f"客户情绪激动(「{u.excerpt(h.start, h.end)}」),坐席未安抚即继续", basis=Basis.ABSENT,
+                           confidence=min(sure) if sure else None)
         return  # one finding per call is enough to send it to review
 
 
@@ -119,7 +123,7 @@ def check_no_appointment(call: AnalyzedCall) -> Iterator[Finding]:
     ]
     if not inconvenient:
         return
-    u, _ = min(inconvenient, key=lambda x: x[0].seg.start)
+    u, h = min(inconvenient, key=lambda x: x[0].seg.start)
     cust_next = [u, *call.next_turns(u.turn, "customer", 1)]
     gave_time = any(call.find(c, lex.cue("customer_gives_time"), boundaries=False) for c in cust_next)
     later_agent = [a for a in call.agent if a.seg.start >= u.seg.start]
@@ -130,5 +134,8 @@ def check_no_appointment(call: AnalyzedCall) -> Iterator[Finding]:
     )
     if not (gave_time or asked):
         end = later_agent[-1].seg.end if later_agent else u.seg.end
+        sure = [c for c in (call.heard_confidence(u, h.start, h.end), call.region_confidence("agent", u.seg.start, end))
+                if c is not None]
         yield call.finding("handling.no_appointment", later_agent[0] if later_agent else u, u.seg.start, end,
-                           u.seg.text, "客户表示现在不方便,坐席未询问何时方便再联系")
+                           u.seg.text, "客户表示现在不方便,坐席未询问何时方便再联系", basis=Basis.ABSENT,
+                           confidence=min(sure) if sure else None)

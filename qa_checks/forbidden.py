@@ -18,6 +18,7 @@ from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
+from .script import script_words
 from .textmatch import Hit
 
 CATEGORIES = ("forbidden.shirk", "forbidden.cut_off", "forbidden.blame", "forbidden.excuse", "forbidden.vague",
@@ -58,7 +59,8 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
                 continue
             if cat.skip_in_questions and u.norm.is_question(h.start):
                 continue
-            if cat.script_exempt and any(a <= h.start and h.end <= b for a, b in call.memo(script_spans)[u.index]):
+            if cat.script_exempt and (any(a <= h.start and h.end <= b for a, b in call.memo(script_spans)[u.index])
+                                      or all((u.index, i) in script_words(call, u) for i in range(h.start, h.end))):
                 continue
             taken.append(h.span)
             how = "(同音识别)" if h.homophone else ""
@@ -103,6 +105,8 @@ def check_filler(call: AnalyzedCall) -> Iterator[Finding]:
     evidence = " ".join(f"{w}×{n}" for w, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     first_u, first_h = hits[0]
     last_u, last_h = hits[-1]
+    heard = [c for u, h in hits if (c := call.heard_confidence(u, h.start, h.end)) is not None]
     yield call.finding("forbidden.filler", first_u, first_u.time_at(first_h.start),
                        last_u.span_times(last_h.start, last_h.end)[1], evidence,
-                       f"坐席口头禅过多:{len(hits)}次,每百字{per_100:.1f}次")
+                       f"坐席口头禅过多:{len(hits)}次,每百字{per_100:.1f}次",
+                       confidence=sum(heard) / len(heard) if heard else None)

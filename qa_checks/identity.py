@@ -25,7 +25,8 @@ def check_third_party(call: AnalyzedCall) -> Iterator[Finding]:
     if went_on:
         o = went_on[0]
         yield call.finding("identity.third_party", tp, tp.seg.start, o.utt.seg.end, tp.seg.text,
-                           f"接听人表示不是投保人本人,坐席仍继续回访(「{call.lex.items[o.item].title}」)")
+                           f"接听人表示不是投保人本人,坐席仍继续回访(「{call.lex.items[o.item].title}」)",
+                           confidence=call.heard_confidence(tp, 0, len(tp.clean)))
 
 
 @rule_check("identity.missing", "identity.weak", needs=QUESTION_NEEDS)
@@ -41,11 +42,13 @@ def check_verification(call: AnalyzedCall) -> Iterator[Finding]:
     if factor_hits(call, started):
         return
     if not confirmed:
-        yield call.finding("identity.missing", None, 0.0, call.transcript.duration, "", "全程未核实接听人是否为投保人本人")
+        yield call.absent_finding("identity.missing", None, 0.0, call.transcript.duration, "",
+                                  "全程未核实接听人是否为投保人本人", region=(0.0, started))
     else:
         u = confirmed[0].utt
-        yield call.finding("identity.weak", u, u.seg.start, u.seg.end, u.seg.text,
-                           "仅核对了姓名,未用出生日期、证件号后四位、投保手机号或保单信息交叉验证")
+        yield call.absent_finding("identity.weak", u, u.seg.start, u.seg.end, u.seg.text,
+                                  "仅核对了姓名,未用出生日期、证件号后四位、投保手机号或保单信息交叉验证",
+                                  region=(0.0, started))
 
 
 @rule_check("identity.sensitive_request", needs=Needs(cues=("identity.sensitive", "identity.sensitive_ok")))

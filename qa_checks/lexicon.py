@@ -18,6 +18,7 @@ import yaml
 
 from callqa.model import Dimension, Kind, Severity
 
+from .phonetic import Template, compile_template
 from .textmatch import PhraseIndex, PinyinMode, Scanner, word_boundaries
 from .textnorm import canonical, normalize
 
@@ -58,6 +59,7 @@ class ItemSpec:
     negative: PhraseIndex
     negative_alert: bool
     must_ask: bool = False
+    say: tuple[Template, ...] = ()  # the sentences agents read for it, found by sound when not in words
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,13 @@ class Lexicon:
     default_questionnaire: str
     detect_index: PhraseIndex  # tags: (questionnaire name, weight)
     fingerprint: str = ""  # of the files' content: a result records the lexicons it was scored with
+    scripts: dict[str, tuple[Template, ...]] | None = None  # scripts.yaml: opening, consent, closing…
+
+    def script(self, name: str) -> tuple[Template, ...]:
+        try:
+            return (self.scripts or {})[name]
+        except KeyError:
+            raise LexiconError(f"{self.directory / 'scripts.yaml'}: missing script list '{name}'") from None
 
     def setting(self, path: str) -> Any:
         node: Any = self.settings
@@ -157,6 +166,16 @@ def _expand(phrases: list[str], cue_lists: dict[str, list[str]], where: str) -> 
         else:
             out.append(p)
     return out
+
+
+def _templates(sentences: Any, where: str, tag: object = None) -> tuple[Template, ...]:
+    out = []
+    for sentence in _strings(sentences, where):
+        try:
+            out.append(compile_template(sentence, tag))
+        except ValueError as exc:
+            raise LexiconError(f"{where}: {exc}") from None
+    return tuple(out)
 
 
 def _rules(raw: Any, path: Path, weights: dict[str, float]) -> dict[str, RuleSpec]:
@@ -297,6 +316,7 @@ def _load(d: Path, content: str) -> Lexicon:
             negative=index(_strings(spec.get("negative"), where), iid),
             negative_alert=bool(spec.get("negative_alert", True)),
             must_ask=bool(spec.get("must_ask", False)),
+            say=_templates(spec.get("say"), f"{where}: say", iid),
         )
 
     questionnaires: dict[str, Questionnaire] = {}
@@ -340,5 +360,9 @@ def _load(d: Path, content: str) -> Lexicon:
     default_q = str(settings.get("questionnaire", {}).get("default", "traditional"))
     if default_q not in questionnaires:
         raise LexiconError(f"{d / 'settings.yaml'}: default questionnaire '{default_q}' does not exist")
+    raw_scripts = _read(d / "scripts.yaml") if (d / "scripts.yaml").exists() else {}
+    if not isinstance(raw_scripts, dict):
+        raise LexiconError(f"{d / 'scripts.yaml'}: expected a mapping of script names to sentence lists")
+    scripts = {str(name): _templates(lines, f"{d / 'scripts.yaml'}: {name}", name) for name, lines in raw_scripts.items()}
     return Lexicon(d, rules, settings, forbidden, filler, cues, items, item_index, questionnaires, default_q, detect_index,
-                   content)
+                   content, scripts)

@@ -11,6 +11,8 @@ from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import questions_of
 from .registry import NUMBER, Needs, measure, rule_check
+from .script import NEEDS as SCRIPT_NEEDS
+from .script import agent_turns, heard, speech_of
 from .textmatch import Hit
 
 THANKS_NEEDS = Needs(settings={"courtesy.thanks_recommended": int}, cues=("thanks", "thanks_negators"))
@@ -26,19 +28,19 @@ def check_self_id(call: AnalyzedCall) -> Iterator[Finding]:
         return
     first_seconds = float(lex.setting("opening.first_seconds"))
     n_turns = int(lex.setting("opening.first_turns"))
-    agent_turns = sorted({u.turn for u in call.agent})[:n_turns]
-    opening = [u for u in call.agent if u.turn in agent_turns and u.seg.start <= first_seconds] or call.agent[:1]
+    first_turns = sorted({u.turn for u in call.agent})[:n_turns]
+    opening = [u for u in call.agent if u.turn in first_turns and u.seg.start <= first_seconds] or call.agent[:1]
     missing = []
     for part, label in (("opening.company", "公司名称"), ("opening.agent", "坐席姓名或工号"), ("opening.purpose", "来电目的(回访)")):
         if not any(call.find(u, lex.cue(part), boundaries=False) for u in opening):
             missing.append(label)
     if missing:
         u0, u1 = opening[0], opening[-1]
-        yield call.finding("opening.self_id", u0, u0.seg.start, u1.seg.end, "".join(u.seg.text for u in opening),
-                           "开场白未说明" + "、".join(missing))
+        yield call.absent_finding("opening.self_id", u0, u0.seg.start, u1.seg.end, "".join(u.seg.text for u in opening),
+                                  "开场白未说明" + "、".join(missing), region=(u0.seg.start, u1.seg.end))
 
 
-@rule_check("opening.consent", needs=QUESTION_NEEDS + Needs(cues=("opening.consent",)))
+@rule_check("opening.consent", needs=QUESTION_NEEDS + SCRIPT_NEEDS + Needs(cues=("opening.consent",)))
 def check_consent(call: AnalyzedCall) -> Iterator[Finding]:
     """The agent asks whether the customer can talk now before the questionnaire (请问现在方便接听吗). Consent
     is asked, not announced (…回访耽误您两分钟 is not a question); with no questionnaire asked, nothing was done
@@ -50,10 +52,14 @@ def check_consent(call: AnalyzedCall) -> Iterator[Finding]:
         return
     before = [u for u in call.agent if u.seg.start <= started]
     consent = call.lex.cue("opening.consent")
-    if not any(u.norm.is_question(h.start) for u in before for h in call.find(u, consent, boundaries=False)):
-        u0 = call.agent[0]
-        yield call.finding("opening.consent", u0, u0.seg.start, started, "",
-                           "开始问卷前未征求客户同意(如:请问现在方便接听吗?)")
+    if any(u.norm.is_question(h.start) for u in before for h in call.find(u, consent, boundaries=False)):
+        return
+    ids = {u.index for u in before}
+    if heard(call, call.lex.script("consent"), speech_of(agent_turns(call, lambda u: u.index in ids))):
+        return  # asked in words the recogniser garbled (方便满 for 方便吗)
+    u0 = call.agent[0]
+    yield call.absent_finding("opening.consent", u0, u0.seg.start, started, "",
+                              "开始问卷前未征求客户同意(如:请问现在方便接听吗?)", region=(0.0, started))
 
 
 def thanks_count(call: AnalyzedCall) -> int:
@@ -97,23 +103,29 @@ def courtesy_measures(call: AnalyzedCall) -> Mapping[str, Any]:
 def check_thanks(call: AnalyzedCall) -> Iterator[Finding]:
     """The agent says 谢谢 (谢谢您, 感谢…) at least once; fewer than three is noted in the metrics."""
     if call.agent and call.memo(thanks_count) < int(call.lex.setting("courtesy.thanks_min")):
-        yield call.finding("courtesy.thanks", None, 0.0, call.transcript.duration, "",
-                           "坐席全程未说\u201c谢谢\u201d(规范:每通电话最少一声,建议三声)")
+        end = call.transcript.duration
+        yield call.absent_finding("courtesy.thanks", None, 0.0, end, "",
+                                  "坐席全程未说\u201c谢谢\u201d(规范:每通电话最少一声,建议三声)", region=(0.0, end))
 
 
-@rule_check("courtesy.honorific", needs=HONORIFIC_NEEDS + Needs(settings={"courtesy.honorific_min_count": int}))
+@rule_check("courtesy.honorific", needs=HONORIFIC_NEEDS + Needs(settings={"courtesy.honorific_min_count": int,
+                                                                         "confidence.heard_below": NUMBER}))
 def check_honorific(call: AnalyzedCall) -> Iterator[Finding]:
     """The agent addresses the customer as 您, not 你 (ASR writes 你 for 您 now and then: a count decides)."""
     you_hits = call.memo(honorific_hits)
     if len(you_hits) >= int(call.lex.setting("courtesy.honorific_min_count")):
         u, _ = you_hits[0]
         words = "、".join(dict.fromkeys(hu.norm.sentence_text(hh.start)[:16] for hu, hh in you_hits[:3]))
+        heard = [call.heard_confidence(hu, hh.start, hh.end) for hu, hh in you_hits]
+        # 你 and 您 differ by one sound: the count of those heard surely must reach the threshold
+        sure = sum(1 for c in heard if c is None or c >= float(call.lex.setting("confidence.heard_below")))
+        confidence = None if all(c is None for c in heard) else sure / len(heard)
         yield call.finding("courtesy.honorific", u, u.seg.start, you_hits[-1][0].seg.end, words,
-                           f"坐席称呼客户用\u201c你\u201d{len(you_hits)}次,应使用\u201c您\u201d")
+                           f"坐席称呼客户用\u201c你\u201d{len(you_hits)}次,应使用\u201c您\u201d", confidence=confidence)
 
 
-@rule_check("closing.standard", needs=QUESTION_NEEDS + Needs(settings={"courtesy.closing_last_turns": int},
-                                                             cues=("thanks", "farewell")))
+@rule_check("closing.standard", needs=QUESTION_NEEDS + SCRIPT_NEEDS + Needs(
+    settings={"courtesy.closing_last_turns": int}, cues=("thanks", "farewell")))
 def check_closing(call: AnalyzedCall) -> Iterator[Finding]:
     """A closing: thanks and a farewell (再见 / 祝您生活愉快) in the agent's last turns; none is owed to a
     customer who hung up."""
@@ -130,7 +142,12 @@ def check_closing(call: AnalyzedCall) -> Iterator[Finding]:
         missing.append("致谢")
     if not any(call.find(u, lex.cue("farewell"), boundaries=False) for u in closing):
         missing.append("道别语(再见/祝您生活愉快)")
+    if missing:  # a closing sentence the recogniser garbled still closes the call
+        ids = {u.index for u in closing}
+        for h in heard(call, lex.script("closing"), speech_of(agent_turns(call, lambda u: u.index in ids)))[:1]:
+            missing = [m for m in missing if not (m == "致谢" and "谢" in h.template.text)
+                       and not (m != "致谢" and ("再见" in h.template.text or "愉快" in h.template.text))]
     if missing:
         u0, u1 = closing[0], closing[-1]
-        yield call.finding("closing.standard", u1, u0.seg.start, u1.seg.end, "".join(u.seg.text for u in closing),
-                           "结束语缺少" + "、".join(missing))
+        yield call.absent_finding("closing.standard", u1, u0.seg.start, u1.seg.end, "".join(u.seg.text for u in closing),
+                                  "结束语缺少" + "、".join(missing), region=(u0.seg.start, u1.seg.end))

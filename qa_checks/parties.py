@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from .call import AnalyzedCall, SegmentView
 from .registry import Needs
+from .script import NEEDS as SCRIPT_NEEDS
+from .script import agent_turns, heard, speech_of
 from .textmatch import Hit
 
 THIRD_PARTY_NEEDS = Needs(cues=("identity.third_party", "identity.handover"))
-FACTOR_NEEDS = Needs(cues=("identity.factor", "identity.sensitive"))
+FACTOR_NEEDS = SCRIPT_NEEDS + Needs(cues=("identity.factor", "identity.sensitive"))
 
 
 def third_party_turn(call: AnalyzedCall) -> SegmentView | None:
@@ -35,5 +37,12 @@ def factor_hits(call: AnalyzedCall, until: float | None) -> list[tuple[SegmentVi
     (identity.sensitive_request), but it is a second factor all the same.
     """
     indexes = (call.lex.cue("identity.factor"), call.lex.cue("identity.sensitive"))
-    return [(u, h) for u in call.agent if until is None or u.seg.start <= until
+    hits = [(u, h) for u in call.agent if until is None or u.seg.start <= until
             for idx in indexes for h in call.find(u, idx, boundaries=False)]
+    if hits:
+        return hits
+    # a second look by sound: 先分证后四位许多少 is still 身份证后四位是多少
+    turns = agent_turns(call, lambda u: until is None or u.seg.start <= until)
+    return [(h.first, Hit(h.start, h.end if h.last is h.first else len(h.first.clean), h.template.text,
+                          "identity_factor", homophone=True))
+            for h in heard(call, call.lex.script("identity_factor"), speech_of(turns))[:1]]

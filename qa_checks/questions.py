@@ -10,21 +10,24 @@ does not make every later item look out of place.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from callqa.model import Finding
+from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
 from .parties import FACTOR_NEEDS, THIRD_PARTY_NEEDS, factor_hits, third_party_turn
-from .registry import Needs, rule_check
+from .registry import NUMBER, Needs, rule_check
+from .script import NEEDS as SCRIPT_NEEDS
+from .script import heard
 from .textmatch import Hit, PhraseIndex
 from .textnorm import tag_question
 
 # what the questionnaire analysis reads, shared by every check built on it
-NEEDS = THIRD_PARTY_NEEDS + FACTOR_NEEDS + Needs(
-    settings={"questionnaire.answer_turns": int},
+NEEDS = THIRD_PARTY_NEEDS + FACTOR_NEEDS + SCRIPT_NEEDS + Needs(
+    settings={"questionnaire.answer_turns": int, "confidence.answer_gap_seconds": NUMBER},
     cues=("inconvenient.anywhere", "inconvenient.early", "customer_continues", "early_end.agent_reschedule",
           "early_end.refuse", "early_end.agent_lost", "answers.positive_idioms", "answers.unclear", "answers.hedge",
           "answers.negative", "answers.positive", "answers.regional", "answers.weak", "answers.ack",
@@ -39,6 +42,11 @@ class Occurrence:
     start: int  # clean-index span of the words that asked it
     end: int
     score: int
+    # found by how the speech sounds (a script sentence the recogniser garbled), not in so many words; then
+    # whether the sentence it sounds like is a question
+    by_sound: bool = False
+    question: bool = False
+    homophone: bool = False  # found only through words that sound like the item's (由预期 for 犹豫期)
 
     @property
     def time(self) -> float:
@@ -104,9 +112,12 @@ def detect_items(call: AnalyzedCall, u: SegmentView) -> list[Occurrence]:
             continue
         asking = u.norm.is_question(s, loose=True)
         by_item: dict[str, dict[int, list[tuple[int, int]]]] = {}
+        exact: set[tuple[int, int]] = set()  # spans heard character for character, not as a homophone
         for h in hits:
             iid, gid = h.tag  # type: ignore[misc]
             by_item.setdefault(iid, {}).setdefault(gid, []).append((s + h.start, s + h.end))
+            if not h.homophone:
+                exact.add((s + h.start, s + h.end))
         candidates = []
         for iid, groups in by_item.items():
             spec = lex.items[iid]
@@ -136,7 +147,8 @@ def detect_items(call: AnalyzedCall, u: SegmentView) -> list[Occurrence]:
                 if not any(all(g in own for g in alt) for alt in spec.alternatives):
                     continue
             claimed.extend(claim)
-            out.append(Occurrence(iid, u, min(a for a, _ in core), max(b for _, b in core), score))
+            out.append(Occurrence(iid, u, min(a for a, _ in core), max(b for _, b in core), score,
+                                  homophone=not any(span in exact for span in core)))
     return out
 
 
@@ -299,7 +311,10 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     qa = QuestionAnalysis(names, source, items, occurrences)
     if "identity" in items and not any(o.item == "identity" for o in occurrences):
         occurrences = _identity_by_factor(call, occurrences)
-        qa.occurrences = occurrences
+    occurrences = list(occurrences)
+    heard_items = _heard_items(call, items, occurrences)  # may take words back from a homophone mention
+    occurrences = sorted([*occurrences, *heard_items], key=lambda o: (o.time, o.start))
+    qa.occurrences = occurrences
     for o in occurrences:
         if o.item in items and o.item not in qa.first:
             qa.first[o.item] = o
@@ -350,6 +365,47 @@ _ASKING = re.compile(r"[吗呢?]|是否|有没有|是不是|了没")
 _SEVERAL = re.compile(r"(两|几|三|这些)(点|个|项|条|个问题)|以上(内容|几点|这些)?|都(清楚|了解|知道|明白)")
 
 
+def _heard_items(call: AnalyzedCall, items: list[str], occurrences: list[Occurrence]) -> list[Occurrence]:
+    """Items of the questionnaire not asked in so many words, found by how the speech sounds.
+
+    Each missing item's sentences (`say`) are aligned against the agent's speech; the closest alignments
+    win, one per item, and never over words another item already claimed (犹豫期后退保有损失 stays the
+    surrender question however much it sounds like the cooling-off one).
+    """
+    asked = {o.item for o in occurrences}
+    missing = [i for i in items if i not in asked and call.lex.items[i].say]
+    if not missing:
+        return []
+    claimed: dict[int, list[tuple[int, int]]] = {}
+    for o in occurrences:
+        if not o.homophone:
+            claimed.setdefault(o.utt.index, []).append((o.start, o.end))
+    candidates = [(h, item) for item in missing for h in heard(call, call.lex.items[item].say)]
+    candidates.sort(key=lambda c: (c[0].error_rate, -c[0].template.length))
+    found: list[Occurrence] = []
+    for h, item in candidates:
+        if any(o.item == item for o in found):
+            continue
+        segs = [u for u in call.agent if h.first.index <= u.index <= h.last.index]
+        spans = [(u, h.span_in(u)) for u in segs]
+        if any(span and _overlaps(span, claimed.get(u.index, [])) for u, span in spans):
+            continue
+        # a mention found only through a homophone (由预期 for 犹豫期) inside a whole sentence that sounds
+        # like another item is that item's: the longer match explains the words better
+        weaker = [o for o in occurrences if o.homophone and any(
+            u is o.utt and span and _overlaps(span, [(o.start, o.end)]) for u, span in spans)]
+        if any(o.score >= h.template.length for o in weaker):
+            continue
+        for o in weaker:
+            occurrences.remove(o)
+        for u, span in spans:
+            if span:
+                claimed.setdefault(u.index, []).append(span)
+        end = h.end if h.last.index == h.first.index else len(h.first.clean)
+        found.append(Occurrence(item, h.first, h.start, end, h.template.length, by_sound=True, question=h.is_question))
+    return found
+
+
 def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) -> bool:
     """Whether an item mention is put to the customer as a question, not only said.
 
@@ -358,6 +414,8 @@ def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) ->
     保障范围内,另外犹豫期十五天您清楚这一点吗 asks only the second), unless a later question of the turn
     asks about several points at once (犹豫期十五天…保费每年三千六…这两点您都清楚吧).
     """
+    if occ.by_sound:
+        return occ.question
     u = occ.utt
     s, e = u.norm.sentence_span(occ.start)
     same = sorted((o for o in ordered if o.utt is u and s <= o.start < e), key=lambda o: o.start)
@@ -423,7 +481,8 @@ def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -
 def check_skipped(call: AnalyzedCall) -> Iterator[Finding]:
     """漏题: a question of the call's questionnaire never asked. Paraphrase counts as asked; after a
     legitimate early end (a third party, rescheduled, refused, hung up) only gaps before the last asked item
-    count."""
+    count. As sure as the agent's speech was heard where the question belongs (between the questions
+    asked before and after it)."""
     qa = questions_of(call)
     label = "+".join(qa.questionnaire)
     asked_pos = [qa.items.index(i) for i in qa.first]
@@ -435,8 +494,17 @@ def check_skipped(call: AnalyzedCall) -> Iterator[Finding]:
         if item == "identity" and qa.early_end is not None and "本人" in qa.early_end[1]:
             continue  # a third party answered: the identity question had no one to go to
         title = call.lex.items[item].title
-        yield call.finding("question.skipped", None, 0.0, end, "", f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)",
-                           item=item)
+        yield call.absent_finding("question.skipped", None, 0.0, end, "", f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)",
+                                  region=_where_it_belongs(qa, pos, end), item=item)
+
+
+def _where_it_belongs(qa: QuestionAnalysis, pos: int, end: float) -> tuple[float, float]:
+    """From the end of the turn asking the item before `pos` to the start of the turn asking the item after."""
+    before = [qa.first[i] for i in qa.items[:pos] if i in qa.first]
+    after = [qa.first[i] for i in qa.items[pos + 1 :] if i in qa.first]
+    t0 = max((o.utt.seg.end for o in before), default=0.0)
+    t1 = min((o.utt.seg.start for o in after), default=end)
+    return (t0, t1) if t1 > t0 else (0.0, end)
 
 
 @rule_check("question.order", needs=NEEDS)
@@ -453,20 +521,26 @@ def check_order(call: AnalyzedCall) -> Iterator[Finding]:
         u = occ.utt
         a, b = u.span_times(occ.start, occ.end)
         yield call.finding("question.order", u, a, b, u.norm.sentence_text(occ.start),
-                           f"「{lex.items[item].title}」在「{after_title}」之前提问,顺序与问卷不符", item=item)
+                           f"「{lex.items[item].title}」在「{after_title}」之前提问,顺序与问卷不符", item=item,
+                           basis=Basis.STRUCTURE, confidence=call.heard_confidence(u, occ.start, occ.end))
 
 
 @rule_check("question.merged", needs=NEEDS)
 def check_merged(call: AnalyzedCall) -> Iterator[Finding]:
     """Two or more questions put in one agent turn without the customer answering in between."""
     qa = questions_of(call)
+    gap = float(call.lex.setting("confidence.answer_gap_seconds"))
     for turn, same in qa.merged.items():
         turn_utts = call.turn_segments(turn)
         titles = "、".join(call.lex.items[i].title for i in same)
+        # a pause between the questions long enough for an answer the recogniser did not catch
+        spoken = [u for u in turn_utts if u.clean]
+        paused = call.has_probabilities and any(b.seg.start - a.seg.end >= gap for a, b in itertools.pairwise(spoken))
         for k, item in enumerate(same):
             f = call.finding("question.merged", turn_utts[0], turn_utts[0].seg.start, turn_utts[-1].seg.end,
                              "".join(t.seg.text for t in turn_utts),
-                             f"一次提问合并了多个问题({titles}),客户未逐一作答", item=item)
+                             f"一次提问合并了多个问题({titles}),客户未逐一作答", item=item, basis=Basis.STRUCTURE,
+                             confidence=0.0 if paused else None)
             if k:
                 f.weight = 0.0  # one merged question is one deduction; the other items are named for review
             yield f

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from callqa.model import Finding
+from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
 from .registry import NUMBER, Needs, measure, rule_check
@@ -131,12 +131,12 @@ def check_too_fast(call: AnalyzedCall) -> Iterator[Finding]:
     if a_rate > float(lex.setting("rate.upper")):
         extra = f";最快片段{window.chars_per_min:.0f}字/分钟" if window else ""
         yield call.finding("rate.too_fast", first, first.seg.start, last.seg.end, f"{a_rate:.0f}字/分钟",
-                           f"坐席全程语速{a_rate:.0f}字/分钟,超过{_band(call)}{extra}")
+                           f"坐席全程语速{a_rate:.0f}字/分钟,超过{_band(call)}{extra}", basis=Basis.MEASURED)
     elif window and window.chars_per_min > float(lex.setting("rate.window_upper")):
         w_utts = r.agent[window.first : window.last + 1]
         yield call.finding("rate.too_fast", w_utts[0], window.start, window.end, "".join(u.seg.text for u in w_utts),
                            f"坐席在{window.start:.0f}–{window.end:.0f}秒持续语速{window.chars_per_min:.0f}字/分钟,"
-                           f"超过{_band(call)}(全程{a_rate:.0f})")
+                           f"超过{_band(call)}(全程{a_rate:.0f})", basis=Basis.MEASURED)
 
 
 @rule_check("rate.too_slow", needs=RATE_NEEDS)
@@ -146,7 +146,7 @@ def check_too_slow(call: AnalyzedCall) -> Iterator[Finding]:
     if r is not None and r.agent_rate < float(call.lex.setting("rate.lower")):
         first, last = r.agent[0], r.agent[-1]
         yield call.finding("rate.too_slow", first, first.seg.start, last.seg.end, f"{r.agent_rate:.0f}字/分钟",
-                           f"坐席全程语速{r.agent_rate:.0f}字/分钟,低于{_band(call)}")
+                           f"坐席全程语速{r.agent_rate:.0f}字/分钟,低于{_band(call)}", basis=Basis.MEASURED)
 
 
 MISMATCH_NEEDS = RATE_NEEDS + Needs(settings={"rate.mismatch_ratio": NUMBER,
@@ -183,4 +183,5 @@ def check_mismatch(call: AnalyzedCall) -> Iterator[Finding]:
     first, last = r.agent[0], r.agent[-1]
     yield call.finding("rate.mismatch", first, first.seg.start, last.seg.end,
                        f"坐席{r.agent_rate:.0f} / 客户{r.customer_rate:.0f}字/分钟",
-                       f"坐席语速{r.agent_rate:.0f}与客户语速{r.customer_rate:.0f}字/分钟相差过大,应与客户语速相匹配")
+                       f"坐席语速{r.agent_rate:.0f}与客户语速{r.customer_rate:.0f}字/分钟相差过大,应与客户语速相匹配",
+                       basis=Basis.MEASURED)

@@ -64,7 +64,9 @@ MEASURES: dict[str, Measure] = {}
 # what every check reads through the shared helpers of AnalyzedCall (negation, reported speech, matching)
 CORE = Needs(
     settings={"matching.negation_window": int, "matching.pinyin_min_chars": int,
-              "matching.homophone_max_word_freq": int, "scoring.start": NUMBER, "scoring.per_rule_cap": NUMBER},
+              "matching.homophone_max_word_freq": int, "scoring.start": NUMBER, "scoring.per_rule_cap": NUMBER,
+              "confidence.heard_below": NUMBER, "confidence.absent_below": NUMBER,
+              "confidence.structure_below": NUMBER},
     cues=("negation", "negation_ignore", "reported_speech"),
 )
 

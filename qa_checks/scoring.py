@@ -17,7 +17,7 @@ def score(findings: list[Finding], lex: Lexicon) -> tuple[float, dict[str, float
     cap = float(lex.setting("scoring.per_rule_cap"))
     deducted: dict[str, float] = {}
     for f in findings:
-        if f.kind != Kind.VIOLATION or f.weight <= 0:
+        if f.kind != Kind.VIOLATION or f.weight <= 0 or not f.asserted:
             continue
         limit = cap * f.weight
         deducted[f.rule] = min(limit, deducted.get(f.rule, 0.0) + f.weight)
@@ -26,5 +26,5 @@ def score(findings: list[Finding], lex: Lexicon) -> tuple[float, dict[str, float
         dim = lex.rules[rule].dimension
         dims[dim] -= points
     overall = max(0.0, start - sum(deducted.values()))
-    passed = not any(f.kind == Kind.VIOLATION and f.severity == Severity.CRITICAL for f in findings)
+    passed = not any(f.kind == Kind.VIOLATION and f.severity == Severity.CRITICAL and f.asserted for f in findings)
     return round(overall, 1), {d: round(max(0.0, v), 1) for d, v in dims.items()}, passed

@@ -15,13 +15,13 @@ import polars as pl
 from callqa.model import SEVERITIES
 from results.files import write_atomic
 
-from .labels import SEVERITY_LABEL
+from .labels import SEVERITY_LABEL, STATUS_LABEL
 from .render import render
 from .tables import Filters, Tables, worst_first
 
 EXPORT_COLUMNS = {
     "call_id": "通话", "date": "日期", "agent_id": "坐席", "team": "班组", "questionnaire": "问卷", "score": "得分",
-    "passed": "合格", "n_critical": "严重", "n_major": "重要", "n_minor": "一般", "n_alerts": "预警",
+    "passed": "合格", "n_critical": "严重", "n_major": "重要", "n_minor": "一般", "n_alerts": "预警", "n_review": "待核实",
     "compliance": "合规", "professionalism": "专业", "customer_experience": "客户体验",
     "agent_chars_per_min": "坐席语速", "duration": "时长(秒)", "rules": "触发规则", "recording": "录音",
 }
@@ -34,13 +34,14 @@ def queue_frame(tables: Tables, filters: Filters | None = None) -> pl.DataFrame:
     # only the findings of the calls listed: a week's queue must not group a year of findings
     findings = tables.findings.filter(filters.shared_level()).join(calls.select("call_id", "run_id"),
                                                                  on=["call_id", "run_id"], how="semi")
+    status = pl.col("status").fill_null(pl.col("kind"))
     per_call = findings.group_by("call_id").agg(
-        *(pl.col("severity").filter((pl.col("severity") == s) & (pl.col("kind") == "violation")).len()
+        *(pl.col("severity").filter((pl.col("severity") == s) & (status == "violation")).len()
           .alias(f"n_{s}") for s in ("major", "minor")),
-        pl.concat_str([pl.col("rule"), pl.col("severity")], separator="|").sort().alias("hits"),
+        pl.concat_str([pl.col("rule"), pl.col("severity"), status], separator="|").sort().alias("hits"),
     )
     rows = (calls.join(per_call, on="call_id", how="left")
-            .with_columns(pl.col("n_major", "n_minor").fill_null(0), pl.col("hits").fill_null([])))
+            .with_columns(pl.col("n_major", "n_minor", "n_review").fill_null(0), pl.col("hits").fill_null([])))
     return worst_first(rows).collect()
 
 
@@ -66,23 +67,24 @@ def queue_data(frame: pl.DataFrame, call_href: Callable[[str], str], reviews: di
     reviews = reviews or {}
     rows = []
     for r in frame.iter_rows(named=True):
-        hits = [h.split("|", 1) for h in r["hits"]]
+        hits = [h.split("|", 2) for h in r["hits"]]
         rows.append({
             "id": r["call_id"], "href": call_href(r["call_id"]), "date": str(r["date"]) if r["date"] else "",
             "agent": r["agent_id"] or "", "team": r["team"] or "", "q": r["questionnaire"] or "",
             "score": r["score"], "passed": r["passed"], "crit": r["n_critical"], "major": r["n_major"],
-            "minor": r["n_minor"], "alerts": r["n_alerts"], "rate": r["agent_chars_per_min"],
+            "minor": r["n_minor"], "alerts": r["n_alerts"], "review": r["n_review"], "rate": r["agent_chars_per_min"],
             "hits": hits, "reviewed": reviews.get(r["call_id"], 0),
         })
     options = {
         "rule": sorted({h[0] for row in rows for h in row["hits"]}),
         "family": sorted({h[0].split(".")[0] for row in rows for h in row["hits"]}),
         "severity": [s for s in SEVERITIES if any(h[1] == s for row in rows for h in row["hits"])],
+        "status": [s for s in ("needs_review", "violation", "alert") if any(h[2] == s for row in rows for h in row["hits"])],
         "agent": sorted({row["agent"] for row in rows if row["agent"]}),
         "team": sorted({row["team"] for row in rows if row["team"]}),
         "questionnaire": sorted({q for row in rows for q in row["q"].split("+") if q}),
     }
-    return {"calls": rows, "options": options, "severity_label": SEVERITY_LABEL}
+    return {"calls": rows, "options": options, "severity_label": SEVERITY_LABEL, "status_label": STATUS_LABEL}
 
 
 def render_queue(frame: pl.DataFrame, call_href: Callable[[str], str], *, server: bool,

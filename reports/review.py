@@ -18,7 +18,7 @@ from markupsafe import Markup
 from callqa.model import SEVERITIES
 from qa_checks.lexicon import Lexicon
 from results.files import read_json, safe_name
-from results.schema import run_of
+from results.schema import run_of, status_of
 
 from .labels import ANSWER_LABEL, DIMENSION_LABEL, KIND_LABEL, SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
@@ -60,6 +60,12 @@ class FindingView:
     end: float | None
     item: str | None
     lines: list[int] = field(default_factory=list)
+    status: str = ""  # violation, alert, or needs_review (to verify: the recogniser was unsure)
+    confidence: float | None = None
+
+    @property
+    def to_verify(self) -> bool:
+        return self.status == "needs_review"
 
     @property
     def severity_label(self) -> str:
@@ -134,7 +140,8 @@ def build_view(result: dict[str, Any], transcript: dict[str, Any], lex: Lexicon,
     for i, f in enumerate(result.get("findings", [])):
         evidence = mask_numbers(f.get("evidence") or "")
         view = FindingView(finding_key(i, f), f["rule"], f["kind"], f["severity"], mask_numbers(f.get("message") or ""),
-                           evidence, f.get("start"), f.get("end"), f.get("item"))
+                           evidence, f.get("start"), f.get("end"), f.get("item"), status=status_of(f),
+                           confidence=f.get("confidence"))
         start, end = f.get("start"), f.get("end")
         if start is not None and end is not None:
             for k, seg in enumerate(segments):

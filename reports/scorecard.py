@@ -299,8 +299,10 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
     # involved are read (benchmarks/scorecard_scale.py)
     call_cols = ["team", "agent_id", "call_id", "passed", "score", *DIMENSIONS, "agent_chars_per_min", "date"]
     calls = _keys(tables.calls.filter(Filters(date_from=first, date_to=sunday).call_level()).select(call_cols))
+    # findings to verify (the recogniser was unsure) are not counted until a person confirms them
     findings = _keys(tables.findings.filter(Filters(date_from=monday, date_to=sunday).shared_level())
-                     .filter(pl.col("kind").is_in(["violation", "alert"]))
+                     .filter(pl.col("kind").is_in(["violation", "alert"])
+                             & (pl.col("status").fill_null(pl.col("kind")) != "needs_review"))
                      .select("team", "agent_id", "call_id", "rule", "kind", "severity"))
     # the scans, once each (the streaming engine kept the peak lowest); the rest works on small aggregates
     partials, counts, per_agent, hist = pl.collect_all([

@@ -90,6 +90,7 @@ class Filters:
 
     rule: tuple[str, ...] = ()
     severity: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()  # violation, alert, needs_review (to verify)
     agent: tuple[str, ...] = ()
     team: tuple[str, ...] = ()
     questionnaire: tuple[str, ...] = ()
@@ -138,11 +139,13 @@ class Filters:
                                        for r in self.rule])
         if self.severity:
             cond &= pl.col("severity").is_in(list(self.severity))
+        if self.status:
+            cond &= pl.col("status").fill_null(pl.col("kind")).is_in(list(self.status))
         return cond
 
     def apply_calls(self, tables: Tables) -> pl.LazyFrame:
         calls = tables.calls.filter(self.call_level())
-        if self.rule or self.severity:
+        if self.rule or self.severity or self.status:
             hit = tables.findings.filter(self.shared_level() & self.finding_level()).select("call_id").unique()
             calls = calls.join(hit, on="call_id", how="semi")
         return calls

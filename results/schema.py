@@ -7,12 +7,13 @@ from typing import Any
 
 import polars as pl
 
-from callqa.model import Kind, Severity
+from callqa.model import Severity, Status
 
 CALL_COLUMNS = {
     "call_id": pl.Utf8, "agent_id": pl.Utf8, "team": pl.Utf8, "started_at": pl.Utf8, "questionnaire": pl.Utf8,
     "score": pl.Float64, "passed": pl.Boolean, "compliance": pl.Float64, "professionalism": pl.Float64,
     "customer_experience": pl.Float64, "n_findings": pl.Int64, "n_critical": pl.Int64, "n_alerts": pl.Int64,
+    "n_review": pl.Int64,
     "duration": pl.Float64, "agent_chars_per_min": pl.Float64, "customer_chars_per_min": pl.Float64,
     "thanks_count": pl.Int64, "talk_ratio": pl.Float64, "items_asked": pl.Int64, "items_total": pl.Int64,
     "role_confidence": pl.Float64, "separation": pl.Utf8, "recording": pl.Utf8, "audio_sha256": pl.Utf8,
@@ -22,7 +23,7 @@ FINDING_COLUMNS = {
     "call_id": pl.Utf8, "agent_id": pl.Utf8, "team": pl.Utf8, "started_at": pl.Utf8, "rule": pl.Utf8,
     "kind": pl.Utf8, "severity": pl.Utf8, "dimension": pl.Utf8, "item": pl.Utf8, "speaker": pl.Utf8,
     "start": pl.Float64, "end": pl.Float64, "evidence": pl.Utf8, "message": pl.Utf8, "weight": pl.Float64,
-    "recording": pl.Utf8, "run_id": pl.Utf8,
+    "status": pl.Utf8, "confidence": pl.Float64, "basis": pl.Utf8, "recording": pl.Utf8, "run_id": pl.Utf8,
 }
 TABLES = {"calls": CALL_COLUMNS, "findings": FINDING_COLUMNS}
 
@@ -31,6 +32,11 @@ def run_of(result: dict[str, Any]) -> str:
     """The scoring run a result belongs to (results written before scoring kept its own record carry it in
     `pipeline`)."""
     return str((result.get("scoring") or {}).get("run_id") or (result.get("pipeline") or {}).get("run_id") or "")
+
+
+def status_of(finding: dict[str, Any]) -> str:
+    """A finding's status (results scored before statuses existed: their kind)."""
+    return str(finding.get("status") or finding.get("kind"))
 
 
 def _q(value: Any) -> str | None:
@@ -50,8 +56,9 @@ def call_row(result: dict[str, Any]) -> dict[str, Any]:
         "score": result.get("score"), "passed": result.get("passed"),
         "compliance": dims.get("compliance"), "professionalism": dims.get("professionalism"),
         "customer_experience": dims.get("customer_experience"), "n_findings": len(findings),
-        "n_critical": sum(1 for f in findings if f["kind"] == Kind.VIOLATION and f["severity"] == Severity.CRITICAL),
-        "n_alerts": sum(1 for f in findings if f["kind"] == Kind.ALERT),
+        "n_critical": sum(1 for f in findings if status_of(f) == Status.VIOLATION and f["severity"] == Severity.CRITICAL),
+        "n_alerts": sum(1 for f in findings if status_of(f) == Status.ALERT),
+        "n_review": sum(1 for f in findings if status_of(f) == Status.NEEDS_REVIEW),
         "duration": m.get("duration"), "agent_chars_per_min": m.get("agent_chars_per_min"),
         "customer_chars_per_min": m.get("customer_chars_per_min"), "thanks_count": m.get("thanks_count"),
         "talk_ratio": m.get("talk_ratio"), "items_asked": m.get("items_asked"), "items_total": m.get("items_total"),
@@ -69,6 +76,7 @@ def finding_rows(result: dict[str, Any]) -> Iterable[dict[str, Any]]:
             "started_at": result.get("started_at"), "rule": f["rule"], "kind": f["kind"],
             "severity": f["severity"], "dimension": f.get("dimension"), "item": f.get("item"),
             "speaker": f.get("speaker"), "start": f.get("start"), "end": f.get("end"), "evidence": f.get("evidence"),
-            "message": f.get("message"), "weight": f.get("weight"), "recording": result.get("recording"),
+            "message": f.get("message"), "weight": f.get("weight"), "status": status_of(f),
+            "confidence": f.get("confidence"), "basis": f.get("basis"), "recording": result.get("recording"),
             "run_id": run_id,
         }

@@ -6,7 +6,8 @@
   const body = document.querySelector("#queue tbody");
   const MAX_ROWS = 500;  // the table shows the worst 500; exports hold every match
   const SEV = data.severity_label;
-  const fields = ["rule", "severity", "agent", "team", "questionnaire", "from", "to"];
+  const STATUS = data.status_label;
+  const fields = ["rule", "severity", "status", "agent", "team", "questionnaire", "from", "to"];
   const input = {};
   fields.forEach(function (f) { input[f] = document.getElementById("f-" + f); });
 
@@ -20,16 +21,17 @@
     return rule === wanted || rule.indexOf(wanted.replace(/\.$/, "") + ".") === 0;
   }
 
-  // the same meaning as reports.tables.Filters: rule and severity must hold for one finding
+  // the same meaning as reports.tables.Filters: rule, severity and status must hold for one finding
   function matches(c, f) {
     if (f.agent && c.agent !== f.agent) return false;
     if (f.team && c.team !== f.team) return false;
     if (f.questionnaire && c.q.split("+").indexOf(f.questionnaire) < 0) return false;
     if (f.from && (!c.date || c.date < f.from)) return false;
     if (f.to && (!c.date || c.date > f.to)) return false;
-    if (f.rule || f.severity) {
+    if (f.rule || f.severity || f.status) {
       return c.hits.some(function (h) {
-        return (!f.rule || ruleMatches(h[0], f.rule)) && (!f.severity || h[1] === f.severity);
+        return (!f.rule || ruleMatches(h[0], f.rule)) && (!f.severity || h[1] === f.severity) &&
+          (!f.status || h[2] === f.status);
       });
     }
     return true;
@@ -62,7 +64,7 @@
     badge.textContent = c.passed ? "合格" : "不合格";
     verdict.appendChild(badge);
     tr.appendChild(verdict);
-    [c.crit, c.major, c.minor, c.alerts].forEach(function (n) { tr.appendChild(cell(n, "num")); });
+    [c.crit, c.major, c.minor, c.alerts, c.review].forEach(function (n) { tr.appendChild(cell(n, "num")); });
     tr.appendChild(cell(c.rate === null ? null : Math.round(c.rate), "num"));
     const rules = document.createElement("td");
     const seen = {};
@@ -70,8 +72,9 @@
       if (seen[h[0]]) return;
       seen[h[0]] = true;
       const chip = document.createElement("span");
-      chip.className = "chip";
-      chip.title = SEV[h[1]] || h[1];
+      const verify = c.hits.every(function (o) { return o[0] !== h[0] || o[2] === "needs_review"; });
+      chip.className = "chip" + (verify ? " verify" : "");
+      chip.title = (SEV[h[1]] || h[1]) + (verify ? " · " + STATUS.needs_review : "");
       chip.textContent = h[0];
       rules.appendChild(chip);
     });
@@ -93,6 +96,7 @@
     document.getElementById("n-major").textContent = sum("major");
     document.getElementById("n-minor").textContent = sum("minor");
     document.getElementById("n-alerts").textContent = sum("alerts");
+    document.getElementById("n-review").textContent = sum("review");
     document.getElementById("n-capped").textContent =
       shown.length > MAX_ROWS ? "（表中显示最差的 " + MAX_ROWS + " 通，导出包含全部）" : "";
     ruleCounts(f);
@@ -108,7 +112,7 @@
     const counts = {};
     shown.forEach(function (c) {
       c.hits.forEach(function (h) {
-        if (!f.severity || h[1] === f.severity) counts[h[0]] = (counts[h[0]] || 0) + 1;
+        if ((!f.severity || h[1] === f.severity) && (!f.status || h[2] === f.status)) counts[h[0]] = (counts[h[0]] || 0) + 1;
       });
     });
     const box = document.getElementById("rule-counts");
@@ -126,7 +130,7 @@
   }
 
   function exportCsv() {
-    const head = ["通话", "日期", "坐席", "班组", "问卷", "得分", "合格", "严重", "重要", "一般", "预警", "坐席语速", "触发规则"];
+    const head = ["通话", "日期", "坐席", "班组", "问卷", "得分", "合格", "严重", "重要", "一般", "预警", "待核实", "坐席语速", "触发规则"];
     const esc = function (v) {
       const s = v === null || v === undefined ? "" : String(v);
       return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
@@ -134,7 +138,7 @@
     const lines = [head.join(",")].concat(shown.map(function (c) {
       const rules = Array.from(new Set(c.hits.map(function (h) { return h[0]; }))).join("; ");
       return [c.id, c.date, c.agent, c.team, c.q, c.score, c.passed ? "是" : "否", c.crit, c.major, c.minor,
-              c.alerts, c.rate, rules].map(esc).join(",");
+              c.alerts, c.review, c.rate, rules].map(esc).join(",");
     }));
     const blob = new Blob(["\ufeff" + lines.join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
     const a = document.createElement("a");
