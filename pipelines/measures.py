@@ -16,6 +16,9 @@ from .audio import SAMPLE_RATE, LoadedAudio
 FRAME = 800  # 50 ms frames
 HOP = 400
 ACTIVE_DB = 15.0  # speech: this far above the recording's noise floor
+# the soft ends of words (a fading final, a breathy initial) are quieter: an utterance's edges are sought
+# this far above the floor, so its duration (the speaking-rate denominator) is its whole sound
+EDGE_DB = 6.0
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,10 @@ def levels_db(audio: LoadedAudio, channel: int | None) -> np.ndarray:
     return cache[channel]
 
 
-def active_frames(db: np.ndarray) -> tuple[np.ndarray, float]:
-    """Frames well above the noise floor (the 10th percentile level), and that floor."""
+def active_frames(db: np.ndarray, above: float = ACTIVE_DB) -> tuple[np.ndarray, float]:
+    """Frames `above` dB over the noise floor (the 10th percentile level), and that floor."""
     floor = float(np.percentile(db, 10))
-    return db > floor + ACTIVE_DB, floor
+    return db > floor + above, floor
 
 
 def segment_loudness(samples: np.ndarray, start: float, end: float) -> float | None:

@@ -41,7 +41,17 @@ class PipelineSettings:
     beam_size: int = 5
     cpu_threads: int = 0  # 0: CTranslate2 decides
     language: str = "zh"
+    # decoding options that matter on telephone audio (benchmarks/decoding_options.py measures them)
+    temperature_fallback: bool = True  # decode again at higher temperatures when a window fails its checks
+    condition_on_previous_text: bool = False  # a loop in one window must not seed the next
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    hallucination_filter: bool = True  # drop subtitle credits, repetition loops and prompt echoes (asr.yaml)
     vad_filter: bool = True
+    vad_threshold: float = 0.5  # speech probability of the voice-activity detector
+    vad_min_silence_ms: int = 2000  # a pause at least this long separates two stretches of speech
+    vad_speech_pad_ms: int = 400  # kept around each stretch
     initial_prompt: str = field(default_factory=lambda: str(asr_lexicon().get("initial_prompt", "")))
     hotwords: str = field(default_factory=lambda: str(asr_lexicon().get("hotwords", "")))
     # speaker diarisation of mono recordings (pyannote.audio pipeline config, loaded from disk)
@@ -75,6 +85,22 @@ class PipelineSettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)  # type: ignore[arg-type]
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, *stages: str) -> str:
+        """The settings that change results, and the code of `stages` (module names of pipelines/; all the
+        stages when none are named): a transcript made by other code is made again, while a change to
+        assembling reuses the cached recognition."""
         relevant = {k: v for k, v in asdict(self).items() if k not in _NOT_IN_FINGERPRINT}
+        relevant["code"] = code_hash(stages or STAGES)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# the modules whose code shapes a transcript
+STAGES = ("audio", "speakers", "campplus", "transcribe", "assemble", "roles", "measures")
+
+
+@lru_cache(maxsize=32)
+def code_hash(stages: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(stages):
+        h.update(name.encode() + b"\0" + (Path(__file__).parent / f"{name}.py").read_bytes())
+    return h.hexdigest()[:12]

@@ -78,18 +78,10 @@ def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], s
     if samples.size == 0 or not offsets:
         return
     model = whisper_model(settings)
-    segments, _ = model.transcribe(
-        samples,
-        language=settings.language,
-        beam_size=settings.beam_size,
-        word_timestamps=True,
-        vad_filter=settings.vad_filter,
-        initial_prompt=settings.initial_prompt or None,
-        hotwords=settings.hotwords or None,
-        condition_on_previous_text=False,  # a loop in one window must not seed the next
-    )
+    segments, _ = model.transcribe(samples, **decode_options(settings))
     for seg in segments:
-        if is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob, seg.compression_ratio):
+        if settings.hallucination_filter and is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob,
+                                                               seg.compression_ratio):
             continue
         words = []
         for w in seg.words or []:
@@ -121,6 +113,25 @@ def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], s
             # a "word" shorter than any syllable is a timing artefact, not speech
             if utt.end - utt.start >= MIN_UTTERANCE_S and not echoes_prompt(utt.text, settings):
                 yield utt
+
+
+def decode_options(settings: PipelineSettings) -> dict[str, object]:
+    """faster-whisper's keyword arguments for the settings (word timings always: findings are timed to them)."""
+    return {
+        "language": settings.language,
+        "beam_size": settings.beam_size,
+        "word_timestamps": True,
+        "temperature": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if settings.temperature_fallback else 0.0,
+        "condition_on_previous_text": settings.condition_on_previous_text,
+        "no_speech_threshold": settings.no_speech_threshold,
+        "log_prob_threshold": settings.log_prob_threshold,
+        "compression_ratio_threshold": settings.compression_ratio_threshold,
+        "vad_filter": settings.vad_filter,
+        "vad_parameters": {"threshold": settings.vad_threshold, "min_silence_duration_ms": settings.vad_min_silence_ms,
+                           "speech_pad_ms": settings.vad_speech_pad_ms},
+        "initial_prompt": settings.initial_prompt or None,
+        "hotwords": settings.hotwords or None,
+    }
 
 
 MAX_PAUSE_S = 1.5

@@ -25,7 +25,7 @@ from qa_checks import load_lexicon
 from results.files import sync_dir
 from results.store import ResultStore
 
-from .assemble import build_transcript, decide_roles, refine_times, split_at_other_speech
+from .assemble import build_transcript, decide_roles, join_turns, refine_times, split_at_other_speech
 from .audio import AudioError, LoadedAudio, file_sha256, load_audio
 from .manifest import CallMeta
 from .settings import PipelineSettings
@@ -54,8 +54,8 @@ def set_progress_hook(hook: ProgressHook | None) -> None:
     _progress = hook
 
 
-def _stage_key(audio: LoadedAudio, settings: PipelineSettings) -> str:
-    return f"{audio.info.sha256}-{settings.fingerprint()}"
+def _stage_key(audio: LoadedAudio, settings: PipelineSettings, *stages: str) -> str:
+    return f"{audio.info.sha256}-{settings.fingerprint(*stages)}"
 
 
 @task(name="load", retries=2, retry_delay_seconds=1, persist_result=False,
@@ -66,7 +66,8 @@ def load_task(path: str, settings: PipelineSettings, sha256: str) -> LoadedAudio
 
 @task(name="speakers", retries=1, persist_result=False)
 def speakers_task(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> Separation:
-    return cache.cached("speakers", _stage_key(audio, settings), lambda: separate(audio, settings),
+    return cache.cached("speakers", _stage_key(audio, settings, "audio", "speakers", "campplus"),
+                        lambda: separate(audio, settings),
                         Separation.to_json, Separation.from_json)
 
 
@@ -81,14 +82,15 @@ def _recognise(audio: LoadedAudio, separation: Separation, settings: PipelineSet
 @task(name="transcribe", retries=1, persist_result=False)
 def transcribe_task(audio: LoadedAudio, separation: Separation, settings: PipelineSettings,
                     cache: StageCache) -> dict[str, list[Utterance]]:
-    return cache.cached("asr", _stage_key(audio, settings), lambda: _recognise(audio, separation, settings),
+    return cache.cached("asr", _stage_key(audio, settings, "audio", "speakers", "campplus", "transcribe"),
+                        lambda: _recognise(audio, separation, settings),
                         utterances_to_json, utterances_from_json)
 
 
 @task(name="assemble", retries=1, persist_result=False)
 def assemble_task(meta: CallMeta, audio: LoadedAudio, separation: Separation,
                   utterances: dict[str, list[Utterance]], settings: PipelineSettings, lexicons: str | None) -> Transcript:
-    utterances = refine_times(split_at_other_speech(utterances), audio, separation)
+    utterances = join_turns(refine_times(split_at_other_speech(utterances), audio, separation), audio, separation)
     roles = decide_roles(utterances, load_lexicon(lexicons))
     return build_transcript(meta, audio, separation, utterances, roles, settings)
 
