@@ -1,0 +1,97 @@
+"""A non-editable install: the wheel carries the templates, styles, scripts, lexicons and the diarisation
+config, and a review site renders from the installed copy alone (the checkout cannot stand in for it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("callqa", "qa_checks", "pipelines", "reports", "lexicons")
+
+# runs in a fresh interpreter with the installed copy first on the path; prints where things came from
+PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+sys.path.append(sys.argv[2])  # tests/: the report fixture builder, which imports the installed packages
+from pathlib import Path
+import callqa, qa_checks.lexicon, pipelines.models, reports.render
+from reportdata import build_output
+from reports.site import build_site
+from qa_checks.lexicon import load_lexicon
+out = Path(sys.argv[3])
+build_output(out)
+site = build_site(out, None, load_lexicon(None))
+print(json.dumps({
+    "callqa": callqa.__file__, "lexicons": str(qa_checks.lexicon.DEFAULT_DIR), "templates": str(reports.render.HERE),
+    "diarization_config": pipelines.models.diarization_config_text().decode()[:40], "pages": site.pages,
+    "errors": site.errors, "models": str(pipelines.models.MODELS_DIR),
+}))
+"""
+
+
+def build_wheel(tmp: Path) -> Path:
+    """`pip wheel` of a copy of the sources (building in the checkout would leave build/ behind in it)."""
+    src = tmp / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w",
+                           str(tmp / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    # setuptools names what it would leave out or is deprecated; a clean build says nothing of the kind
+    assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr
+    (wheel,) = (tmp / "dist").glob("callqa-*.whl")
+    return wheel
+
+
+def test_the_wheel_ships_the_data_and_renders_pages_from_the_installed_copy(tmp_path):
+    wheel = build_wheel(tmp_path)
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {
+        "reports/templates": sorted(p.name for p in (ROOT / "reports" / "templates").iterdir()),
+        "reports/static": sorted(p.name for p in (ROOT / "reports" / "static").iterdir()),
+        "lexicons": sorted(p.name for p in (ROOT / "lexicons").glob("*.yaml")),
+        "lexicons/questionnaires": sorted(p.name for p in (ROOT / "lexicons" / "questionnaires").glob("*.yaml")),
+        "pipelines": ["diarization.yaml"],
+    }
+    for folder, files in shipped.items():
+        assert files, folder
+        for name in files:
+            assert f"{folder}/{name}" in names, f"{folder}/{name} missing from {wheel.name}"
+
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
+                           "--target", str(target), str(wheel)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    elsewhere = tmp_path / "elsewhere"  # not the checkout: nothing is found by being in the current folder
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CALLQA_MODELS", "CALLQA_LEXICONS")}
+    env["HOME"] = str(tmp_path / "home")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", PROBE, str(target), str(ROOT / "tests"), str(out)], cwd=elsewhere,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in ("callqa", "lexicons", "templates"):
+        assert Path(found[key]).is_relative_to(target), f"{key} loaded from {found[key]}, not the installed wheel"
+    assert found["diarization_config"].startswith("# The diarisation pipeline")
+    # an installed package keeps its models in the user's data folder, not in site-packages
+    assert found["models"] == str(tmp_path / "home" / ".local" / "share" / "callqa" / "models")
+    assert found["errors"] == []
+    assert found["pages"] == 5
+
+    index = (out / "review" / "index.html").read_text(encoding="utf-8")
+    page = next((out / "review" / "calls").glob("*.html")).read_text(encoding="utf-8")
+    style = (target / "reports" / "static" / "style.css").read_text(encoding="utf-8")
+    for html in (index, page):
+        assert style.strip() in html  # the installed stylesheet, inlined
+        assert "<h1>callqa 质检</h1>" in html  # the installed base template
+    assert (target / "reports" / "static" / "review.js").read_text(encoding="utf-8").strip()[:200] in page
