@@ -24,7 +24,7 @@ def _formats(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-@click.command()
+@click.command(short_help="Write the weekly scorecard per agent and team.")
 @click.option("--week", default=None, metavar="YYYY-Www",
               help="ISO week, e.g. 2026-W47 (default: the last complete week).")
 @click.option("--results", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
