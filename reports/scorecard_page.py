@@ -17,11 +17,12 @@ from .charts import (
     svg_histogram,
     svg_lines,
 )
+from .render import asset
 from .scorecard import DIMENSIONS, KEY_ALERTS, TOP_OVERALL, Scorecard, alert_column, labels
 from .tables import iso_week
 
 _CSS = """
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:24px;color:#222;max-width:1280px}
+body{margin:24px;color:#222;max-width:1280px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:16px 0 6px}.meta{color:#666;font-size:13px}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:110px}
@@ -177,7 +178,7 @@ def render_html(sc: Scorecard) -> str:
     agents_html = _table(_group_head(sc, ["agent_id"]), agent_rows, classes)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{_CSS}</style></head><body>
+<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{asset("fonts.css")}{_CSS}</style></head><body>
 <h1>坐席质检周报 {esc(sc.week)}</h1>
 <p class="meta">{esc(sc.monday)} 至 {esc(sc.sunday)} · 数据目录 {esc(sc.out_dir)} · 生成于 {esc(sc.generated_at)} ·
 环比为与上周（{esc(iso_week(sc.monday - dt.timedelta(days=7)))}）之差，通过率以百分点计</p>
