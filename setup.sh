@@ -35,7 +35,10 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/callqa ]
   echo "already installed (pyproject.toml and requirements.lock unchanged)"
 else
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e ".[dev]" -c requirements.lock
+  # setuptools notes on every editable install of a flat layout that same-named folders in the working
+  # directory take precedence; here they are the checkout itself, as intended. Other warnings still show.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e ".[dev]" -c requirements.lock
   echo "$want" > "$stamp"
 fi
 
