@@ -65,11 +65,16 @@ def build_wheel(tmp: Path) -> Path:
 def test_the_editable_install_of_setup_sh_builds_without_warnings(tmp_path):
     # setup.sh's own warning filter: it drops setuptools' note on editable installs and nothing else
     (ignore,) = re.findall(r'PYTHONWARNINGS="([^"]+)"', (ROOT / "setup.sh").read_text(encoding="utf-8"))
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
-                           "--prefix", str(tmp_path / "prefix"), "-e", str(copy_sources(tmp_path))],
+    # into an empty environment of its own, by this pip (pip --python): installing callqa anywhere else
+    # from here would first uninstall the callqa this environment runs
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps",
+                           "--disable-pip-version-check", "-e", str(copy_sources(tmp_path))],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": ignore})
     assert_quiet_build(done)
-    assert list((tmp_path / "prefix").glob("lib/python3*/site-packages/__editable__*callqa*finder.py"))
+    assert "uninstall" not in done.stdout.lower()
+    assert list(venv.glob("lib/python3*/site-packages/__editable__*callqa*finder.py"))
 
 
 def test_the_wheel_ships_the_data_and_renders_pages_from_the_installed_copy(tmp_path):
@@ -87,7 +92,7 @@ def test_the_wheel_ships_the_data_and_renders_pages_from_the_installed_copy(tmp_
         for name in files:
             assert f"{folder}/{name}" in names, f"{folder}/{name} missing from {wheel.name}"
 
-    target = tmp_path / "site"
+    target = tmp_path / "site"  # --target: a folder of its own, the running environment left as it is
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
                            "--target", str(target), str(wheel)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
