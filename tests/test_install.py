@@ -9,11 +9,18 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("callqa", "qa_checks", "pipelines", "reports", "lexicons")
+
+
+def top_level_packages() -> list[str]:
+    """The packages pyproject.toml ships, top level only (their folders hold the subpackages)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return sorted({name.split(".")[0] for name in config["tool"]["setuptools"]["packages"]})
+
 
 # runs in a fresh interpreter with the installed copy first on the path; prints where things came from
 PROBE = """
@@ -42,7 +49,7 @@ def copy_sources(tmp: Path) -> Path:
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    for package in PACKAGES:
+    for package in top_level_packages():
         shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return src
 
