@@ -28,15 +28,16 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 sys.path.append(sys.argv[2])  # tests/: the report fixture builder, which imports the installed packages
 from pathlib import Path
-import callqa, qa_checks.lexicon, pipelines.models, reports.render
+import callqa, pipelines.models, reports.render
+from qa_checks import load_lexicon
 from reportdata import build_output
 from reports.site import build_site
-from qa_checks.lexicon import load_lexicon
 out = Path(sys.argv[3])
 build_output(out)
-site = build_site(out, None, load_lexicon(None))
+lexicon = load_lexicon(None)  # the default: the installed lexicons
+site = build_site(out, None, lexicon)
 print(json.dumps({
-    "callqa": callqa.__file__, "lexicons": str(qa_checks.lexicon.DEFAULT_DIR), "templates": str(reports.render.HERE),
+    "callqa": callqa.__file__, "lexicons": str(lexicon.directory), "templates": str(reports.render.HERE),
     "diarization_config": pipelines.models.diarization_config_text().decode()[:40], "pages": site.pages,
     "errors": site.errors, "models": str(pipelines.models.MODELS_DIR),
 }))
@@ -107,6 +108,7 @@ def test_the_wheel_ships_the_data_and_renders_pages_from_the_installed_copy(tmp_
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CALLQA_MODELS", "CALLQA_LEXICONS")}
     env["HOME"] = str(tmp_path / "home")
+    (tmp_path / "home").mkdir()
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-c", PROBE, str(target), str(ROOT / "tests"), str(out)], cwd=elsewhere,
                           env=env, capture_output=True, text=True, timeout=300)
