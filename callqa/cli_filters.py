@@ -14,13 +14,14 @@ from reports.tables import Filters, ReportError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 _PERIOD = [
-    click.option("--week", default=None, help="Only the calls of this ISO week, e.g. 2026-W47."),
-    click.option("--from", "date_from", type=_DATE, default=None, help="First call date (YYYY-MM-DD)."),
-    click.option("--to", "date_to", type=_DATE, default=None, help="Last call date, inclusive (YYYY-MM-DD)."),
+    click.option("--week", default=None, metavar="YYYY-Www", help="Only the calls of this ISO week, e.g. 2026-W47."),
+    click.option("--from", "date_from", type=_DATE, default=None, metavar="YYYY-MM-DD", help="First call date."),
+    click.option("--to", "date_to", type=_DATE, default=None, metavar="YYYY-MM-DD", help="Last call date, inclusive."),
 ]
 _FINDINGS = [
     click.option("--rule", multiple=True, help="Rule id (forbidden.blame) or family (forbidden); repeatable."),
-    click.option("--severity", multiple=True, type=click.Choice([s.value for s in SEVERITIES]), help="Repeatable."),
+    click.option("--severity", multiple=True, type=click.Choice([s.value for s in SEVERITIES]),
+                 help="Finding severity; repeatable."),
     click.option("--status", multiple=True, type=click.Choice([s.value for s in Status]),
                  help="violation, alert or needs_review (findings to verify: the recogniser was unsure); repeatable."),
     click.option("--agent", multiple=True, help="Agent id; repeatable."),

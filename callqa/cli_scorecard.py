@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -24,9 +25,9 @@ def _formats(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-@click.command()
+@click.command(short_help="Write the weekly scorecard per agent and team.")
 @click.option("--week", default=None, metavar="YYYY-Www",
-              help="ISO week, e.g. 2026-W47 (default: the last complete week).")
+              help="ISO week, e.g. 2026-W47 (default: the latest week that has calls).")
 @click.option("--results", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True,
               help="Results folder of `callqa run`.")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -43,7 +44,7 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
 
     Exit status: 0 when written, 2 on an error (no tables, a bad week, a week without calls).
     """
-    from reports.scorecard import build_scorecard, previous_week
+    from reports.scorecard import build_scorecard, latest_week
     from reports.scorecard_files import write_all
     from reports.tables import ReportError, Tables
 
@@ -62,16 +63,22 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
         click.echo(f"serving the weekly scorecard of {out}: {CRON} ({TIMEZONE}); stop with Ctrl-C")
         deploy_weekly(out, str(dest) if dest else None, weeks_back)
         return
-    week = week or previous_week()
+    latest = not week
     try:
-        sc = build_scorecard(Tables(out), week, weeks_back)
+        tables = Tables(out)
+        week = week or latest_week(tables)
+        sc = build_scorecard(tables, week, weeks_back)
         files = write_all(sc, dest or out / "scorecards" / sc.week, chosen)
     except ReportError as exc:
         _error(str(exc))
     except OSError as exc:
         _error(f"writing the scorecard: {exc}")
     o = sc.overall.row(0, named=True)
-    click.echo(f"scorecard {sc.week} ({sc.monday} – {sc.sunday}): {o['calls']} calls, "
+    which = ""
+    if latest:  # say why this week, and whether it is over yet
+        over = sc.sunday < dt.date.today()
+        which = f", the latest week with calls{'' if over else ', not over yet'}; --week picks another"
+    click.echo(f"scorecard {sc.week} ({sc.monday} – {sc.sunday}{which}): {o['calls']} calls, "
                f"{len(sc.teams)} teams, {len(sc.agents)} agents")
     for f in files:
         click.echo(f"  {f}")

@@ -16,7 +16,7 @@ from functools import partial
 import torch
 import torchaudio.compliance.kaldi as kaldi
 from pyannote.audio.core.model import Model
-from pyannote.audio.core.task import Task
+from pyannote.audio.core.task import Problem, Resolution, Specifications, Task
 from pyannote.audio.models.blocks.pooling import StatsPool
 from speakerlab.models.campplus.DTDNN import CAMPPlus
 
@@ -74,17 +74,14 @@ class CAMPPlusEmbedding(Model):
         return self._embed(frames, weights)
 
 
-def rehome_checkpoint(source: str, target: str) -> None:
-    """Copy a CAM++ pyannote checkpoint so that it names this module as its architecture.
+def load_campplus(state_dict: str) -> CAMPPlusEmbedding:
+    """The embedding model from 3D-Speaker's own CAM++ state dict, as pyannote's pipeline uses it.
 
-    The distributed checkpoint records the module it was built with; pointing it here means nothing
-    at run time imports code from outside the project.
+    The specifications are those pyannote records in a checkpoint of a chunk-level embedding (10 s
+    chunks); the weights must fit the network exactly.
     """
-    checkpoint = torch.load(source, map_location="cpu", weights_only=False)
-    checkpoint["pyannote.audio"]["architecture"] = {
-        "module": CAMPPlusEmbedding.__module__,
-        "class": CAMPPlusEmbedding.__name__,
-    }
-    model = CAMPPlusEmbedding(**{k: v for k, v in checkpoint["hyper_parameters"].items() if k != "task"})
-    model.load_state_dict(checkpoint["state_dict"], strict=True)  # refuse weights that do not fit
-    torch.save(checkpoint, target)
+    model = CAMPPlusEmbedding()
+    weights = torch.load(state_dict, map_location="cpu", weights_only=True)
+    model.campplus.load_state_dict(weights, strict=True)
+    model.specifications = Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=10.0)
+    return model.eval()

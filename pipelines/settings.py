@@ -15,7 +15,17 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = Path(os.environ.get("CALLQA_MODELS", ROOT / "models"))
+
+
+def default_models_dir() -> Path:
+    """models/ of a source checkout; for an installed package (no pyproject.toml beside the code), the
+    user's data folder, never the site-packages folder."""
+    if (ROOT / "pyproject.toml").is_file():
+        return ROOT / "models"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "callqa" / "models"
+
+
+MODELS_DIR = Path(os.environ.get("CALLQA_MODELS") or default_models_dir())
 
 ASR_LEXICON = ROOT / "lexicons" / "asr.yaml"
 

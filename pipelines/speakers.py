@@ -8,7 +8,6 @@ there are two speakers. Which speaker is the agent is decided later, from what t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -61,11 +60,9 @@ def is_dual_mono(samples: np.ndarray) -> bool:
 @lru_cache(maxsize=2)
 def diarization_pipeline(config: str):
     """The pyannote pipeline, loaded once per process (about a second, 2 GB of torch)."""
-    from pyannote.audio import Pipeline
+    from .diarization import load_pipeline
 
-    if not os.path.isfile(config):
-        raise FileNotFoundError(f"diarization config not found: {config} (run setup.sh to fetch the models)")
-    return Pipeline.from_pretrained(config)
+    return load_pipeline(config)
 
 
 def diarize(mono: np.ndarray, settings: PipelineSettings) -> list[Track]:

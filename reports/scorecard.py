@@ -68,6 +68,8 @@ class Scorecard:
     out_dir: str
     rate_lower: float
     rate_upper: float
+    pass_target: float  # pass rates at or above it are on target (green); under pass_alarm, red
+    pass_alarm: float
     overall: pl.DataFrame
     teams: pl.DataFrame
     agents: pl.DataFrame
@@ -81,6 +83,10 @@ class Scorecard:
     def frames(self) -> dict[str, pl.DataFrame]:
         return {"overall": self.overall, "teams": self.teams, "agents": self.agents, "violations": self.violations,
                 "alerts": self.alerts, "rate_bins": self.rate_bins, "trend": self.trend}
+
+    def trend_weeks_with_calls(self) -> list[str]:
+        """The trend's weeks that have any call: a trend needs two of them."""
+        return self.trend.filter((pl.col("level") == "overall") & (pl.col("calls") > 0))["week"].to_list()
 
     def title(self, rule: str) -> str:
         return self.rules.get(rule, {}).get("title", rule)
@@ -103,6 +109,20 @@ def rule_catalogue(lexicons: str | os.PathLike[str] | None = None) -> dict[str, 
 def rate_band(lexicons: str | os.PathLike[str] | None = None) -> tuple[float, float]:
     lex = load_lexicon(lexicons)
     return float(lex.setting("rate.lower")), float(lex.setting("rate.upper"))
+
+
+def pass_rate_bounds(lexicons: str | os.PathLike[str] | None = None) -> tuple[float, float]:
+    """The team's pass-rate target and the alarm level under it (settings.yaml `scorecard`)."""
+    lex = load_lexicon(lexicons)
+    target, alarm = lex.setting("scorecard.pass_rate_target"), lex.setting("scorecard.pass_rate_alarm")
+    for name, value in (("pass_rate_target", target), ("pass_rate_alarm", alarm)):
+        if not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ReportError(f"{lex.directory / 'settings.yaml'}: scorecard.{name} {value!r}: expected a share "
+                              "between 0 and 1 (0.9 = 90%)")
+    if alarm > target:
+        raise ReportError(f"{lex.directory / 'settings.yaml'}: scorecard.pass_rate_alarm {alarm} is above "
+                          f"pass_rate_target {target}")
+    return float(target), float(alarm)
 
 
 def alert_column(rule: str) -> str:
@@ -292,6 +312,7 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
     # one week more than the trend shows: the first trend week's change needs the week before it
     first = monday - dt.timedelta(days=7 * weeks_back)
     lower, upper = rate_band(lexicons)
+    pass_target, pass_alarm = pass_rate_bounds(lexicons)
     catalogue = rule_catalogue(lexicons)
     titles = {rid: spec.get("title", rid) for rid, spec in catalogue.items()}
 
@@ -310,7 +331,8 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
         _rate_hist(calls.filter(_in_dates(monday, sunday))),
     ], engine="streaming")
     if partials.filter(pl.col("week_start") == monday).is_empty():
-        raise ReportError(f"no calls in week {week} ({monday} – {sunday}) in {tables.out_dir / 'tables'}")
+        raise ReportError(f"no calls in week {week} ({monday} – {sunday}) in {tables.out_dir / 'tables'}; "
+                          + _weeks_text(weeks_with_calls(tables)))
     this_week = partials.filter(pl.col("week_start") == monday)
 
     p_now, p_prev = this_week.lazy(), partials.filter(pl.col("week_start") == prev_monday).lazy()
@@ -332,9 +354,37 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
         _alert_table(counts_l, titles), _rate_bins(hist.lazy()), trend,
     ])
     return Scorecard(week=week, monday=monday, sunday=sunday, weeks=tuple(iso_week(d) for d in trend_weeks[1:]),
-                     out_dir=str(tables.out_dir), rate_lower=lower, rate_upper=upper, overall=overall,
+                     out_dir=str(tables.out_dir), rate_lower=lower, rate_upper=upper, pass_target=pass_target,
+                     pass_alarm=pass_alarm, overall=overall,
                      teams=teams, agents=agents, violations=violations, alerts=alerts, rate_bins=rate_bins,
                      trend=trend_df, rules=catalogue)
+
+
+def weeks_with_calls(tables: Tables) -> list[str]:
+    """The ISO weeks that hold calls (newest scoring, local call date), oldest first; one column is read."""
+    mondays = (tables.calls.select(pl.col("date").dt.truncate("1w")).drop_nulls().unique().collect()["date"]
+               .sort().to_list())
+    return [iso_week(d) for d in mondays]
+
+
+SHOWN_WEEKS = 8  # weeks named in an error; more are counted
+
+
+def _weeks_text(weeks: Sequence[str]) -> str:
+    if not weeks:
+        return "no week has calls with a date"
+    shown = ", ".join(weeks[-SHOWN_WEEKS:])
+    more = f" and {len(weeks) - SHOWN_WEEKS} earlier" if len(weeks) > SHOWN_WEEKS else ""
+    return f"weeks with calls: {shown}{more}"
+
+
+def latest_week(tables: Tables) -> str:
+    """The latest ISO week that has calls: a scorecard's default week."""
+    weeks = weeks_with_calls(tables)
+    if not weeks:
+        raise ReportError(f"no calls with a date in {tables.out_dir / 'tables'}: a scorecard needs calls with "
+                          "started_at (from the manifest or the file name)")
+    return weeks[-1]
 
 
 def previous_week(today: dt.date | None = None) -> str:

@@ -55,9 +55,10 @@ def write_excel(sc: Scorecard, path: str | os.PathLike[str]) -> Path:
 
 
 def _excel_trend_chart(wb: Any, sc: Scorecard, names: dict[str, str]) -> None:
-    """Overall pass rate (left axis) and mean score (right axis) per week; the overall rows come first."""
+    """Overall pass rate (left axis) and mean score (right axis) per week; the overall rows come first.
+    No chart when fewer than two weeks have calls: one point is no trend (the page says so)."""
     n = sc.trend.filter(pl.col("level") == "overall").height
-    if not n:
+    if len(sc.trend_weeks_with_calls()) < 2:
         return
     sheet = SHEETS["trend"]
     cols = sc.trend.columns

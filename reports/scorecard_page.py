@@ -17,11 +17,12 @@ from .charts import (
     svg_histogram,
     svg_lines,
 )
+from .render import asset
 from .scorecard import DIMENSIONS, KEY_ALERTS, TOP_OVERALL, Scorecard, alert_column, labels
 from .tables import iso_week
 
 _CSS = """
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:24px;color:#222;max-width:1280px}
+body{margin:24px;color:#222;max-width:1280px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:16px 0 6px}.meta{color:#666;font-size:13px}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:110px}
@@ -34,6 +35,7 @@ th{background:#f4f6f8;position:sticky;top:0}td.t{text-align:left}tr.team td{back
 .legend{font-size:12px;margin:2px 0 10px}.key{margin-right:12px;white-space:nowrap}
 .key i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
+td.ok{background:#d5f5e3}td.near{background:#fdebd0}td.low{background:#fadbd8}
 """
 
 
@@ -62,7 +64,7 @@ def _group_rows(sc: Scorecard, frame: pl.DataFrame, top: dict[tuple[str | None, 
     for r in frame.iter_rows(named=True):
         cells = [_td(r[c], left=True) for c in name_cols]
         cells += [
-            _td(str(r["calls"])), _td(fmt_pct(r["pass_rate"])), _td(fmt_delta(r["d_pass_rate"], True), raw=True),
+            _td(str(r["calls"])), _pass_cell(sc, r["pass_rate"]), _td(fmt_delta(r["d_pass_rate"], True), raw=True),
             _td(fmt_num(r["score"])), _td(fmt_delta(r["d_score"], False), raw=True),
             *(_td(fmt_num(r[d])) for d in DIMENSIONS),
             _rate_cell(sc, r["rate_mean"]),
@@ -92,6 +94,10 @@ def _top_text(sc: Scorecard, level: str) -> dict[tuple[str | None, str | None], 
 
 def _html_trend(sc: Scorecard) -> str:
     weeks = list(sc.weeks)
+    with_calls = sc.trend_weeks_with_calls()
+    if len(with_calls) < 2:  # one point is no trend: say so rather than draw dots
+        return (f'<p class="note" id="no-trend">趋势需要至少两周有通话的数据：近 {len(weeks)} 周中只有 '
+                f'{esc("、".join(with_calls) or "无")} 有通话。</p>')
     series_rate: list[tuple[str, list[float | None], bool]] = []
     series_score: list[tuple[str, list[float | None], bool]] = []
     for (level, team), frame in sc.trend.group_by(["level", "team"], maintain_order=True):
@@ -102,20 +108,17 @@ def _html_trend(sc: Scorecard) -> str:
     charts = ('<div class="charts"><div>' + svg_lines("通过率（按周）", weeks, series_rate, "pct", (0.0, 1.0)) + "</div><div>"
               + svg_lines("平均分（按周）", weeks, series_score, "num", (0.0, 100.0)) + "</div></div>")
     overall = sc.trend.filter(pl.col("level") == "overall")
-    rows = [[_td(r["week"], left=True), _td(str(r["calls"])), _td(fmt_pct(r["pass_rate"])),
+    rows = [[_td(r["week"], left=True), _td(str(r["calls"])), _pass_cell(sc, r["pass_rate"]),
              _td(fmt_delta(r["d_pass_rate"], True), raw=True), _td(fmt_num(r["score"])), _td(fmt_delta(r["d_score"], False), raw=True),
              *(_td(fmt_num(r[d])) for d in DIMENSIONS)] for r in overall.iter_rows(named=True)]
     table = _table(["周", "通话数", "通过率", "环比", "平均分", "环比", "合规", "专业", "客户体验"], rows)
     pivot_rows = []
     team_trend = sc.trend.filter(pl.col("level") == "team")
-    rates = team_trend["pass_rate"].drop_nulls()
-    lo, hi = (rates.min(), rates.max()) if len(rates) else (0.0, 1.0)
     for team, frame in team_trend.group_by("team", maintain_order=True):
         by_week = {r["week"]: r["pass_rate"] for r in frame.iter_rows(named=True)}
-        pivot_rows.append([_td(str(team[0]), left=True),
-                           *(_heat(by_week.get(w), lo, hi) for w in weeks)])
+        pivot_rows.append([_td(str(team[0]), left=True), *(_pass_cell(sc, by_week.get(w)) for w in weeks)])
     pivot = _table(["团队 \\ 周", *weeks], pivot_rows)
-    return charts + "<h3>全部坐席</h3>" + table + "<h3>各团队通过率</h3>" + pivot
+    return charts + "<h3>全部坐席</h3>" + table + "<h3>各团队通过率</h3>" + pivot + _pass_legend(sc)
 
 
 def _alert_pivot(sc: Scorecard, level: str, keys: Sequence[str]) -> tuple[list[str], list[list[str]]]:
@@ -140,12 +143,22 @@ def _html_alerts(sc: Scorecard) -> str:
             + "<h3>有预警的坐席</h3>" + _table(["团队", "坐席", *titles], agent_rows))
 
 
-def _heat(value: float | None, lo: float, hi: float) -> str:
-    """A pass-rate cell shaded from red (the week's lowest) to green (highest)."""
+def pass_class(sc: Scorecard, value: float | None) -> str:
+    """A pass rate against the team's fixed levels: on target (ok), under it (near), under the alarm (low)."""
     if value is None:
-        return "<td>–</td>"
-    hue = 120 * (value - lo) / (hi - lo) if hi > lo else 120
-    return f'<td style="background:hsl({hue:.0f},60%,88%)">{esc(fmt_pct(value))}</td>'
+        return ""
+    return "ok" if value >= sc.pass_target else "near" if value >= sc.pass_alarm else "low"
+
+
+def _pass_cell(sc: Scorecard, value: float | None) -> str:
+    cls = pass_class(sc, value)
+    return f'<td class="{cls}">{esc(fmt_pct(value))}</td>' if cls else "<td>–</td>"
+
+
+def _pass_legend(sc: Scorecard) -> str:
+    return (f'<p class="note">通过率底色：<span class="key"><i style="background:#d5f5e3"></i>达标（≥ {fmt_pct(sc.pass_target)}）'
+            f'</span><span class="key"><i style="background:#fdebd0"></i>未达标</span><span class="key">'
+            f'<i style="background:#fadbd8"></i>低于 {fmt_pct(sc.pass_alarm)}</span></p>')
 
 
 def render_html(sc: Scorecard) -> str:
@@ -177,7 +190,7 @@ def render_html(sc: Scorecard) -> str:
     agents_html = _table(_group_head(sc, ["agent_id"]), agent_rows, classes)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{_CSS}</style></head><body>
+<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{asset("fonts.css")}{_CSS}</style></head><body>
 <h1>坐席质检周报 {esc(sc.week)}</h1>
 <p class="meta">{esc(sc.monday)} 至 {esc(sc.sunday)} · 数据目录 {esc(sc.out_dir)} · 生成于 {esc(sc.generated_at)} ·
 环比为与上周（{esc(iso_week(sc.monday - dt.timedelta(days=7)))}）之差，通过率以百分点计</p>
@@ -186,7 +199,7 @@ def render_html(sc: Scorecard) -> str:
 <h2>违规排行</h2>{bars}
 <h2>语速分布</h2>{histogram}{bands}
 <h2>预警</h2>{_html_alerts(sc)}
-<h2>团队</h2>{teams_html}
+<h2>团队</h2>{teams_html}{_pass_legend(sc)}
 <h2>坐席</h2>{agents_html}
 </body></html>
 """

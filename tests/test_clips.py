@@ -335,7 +335,7 @@ def test_index_csv_and_html_list_every_clip(all_clips: ClipReport) -> None:
     page = page_resources(all_clips.out_dir)
     assert [unquote(a["src"] or "") for a in page.audio] == [c.file for c in all_clips.clips]
     for a in page.audio:
-        assert "controls" in a and a.get("preload") == "none"
+        assert "controls" in a and a.get("preload") == "metadata"
     for ref in page.refs:  # everything the page loads sits beside it
         assert "://" not in ref and not ref.startswith(("/", "//")) and (all_clips.out_dir / unquote(ref)).is_file()
     text = (all_clips.out_dir / "index.html").read_text(encoding="utf-8")

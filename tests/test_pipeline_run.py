@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pipeline_quality import role_attribution  # noqa: E402
 
-MODELS_READY = (ROOT / "models" / "whisper-base-ct2" / "model.bin").exists() and (ROOT / "models" / "pyannote" / "config.yaml").exists()
-pytestmark = pytest.mark.skipif(not MODELS_READY, reason="models not fetched: run setup.sh")
+from pipelines.models import models_ready  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not models_ready(), reason="models not fetched: run setup.sh")
 
 STEREO = "stereo_agent_right_issues.flac"
 MONO = "mono_clean.wav"
