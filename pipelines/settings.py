@@ -58,6 +58,7 @@ class PipelineSettings:
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     hallucination_filter: bool = True  # drop subtitle credits, repetition loops and prompt echoes (asr.yaml)
+    hear_missed_speech: bool = True  # decode on its own each stretch of a track's signal the first pass left wordless
     vad_filter: bool = True
     vad_threshold: float = 0.5  # speech probability of the voice-activity detector
     vad_min_silence_ms: int = 2000  # a pause at least this long separates two stretches of speech

@@ -19,6 +19,7 @@ import opencc
 
 from callqa.model import Utterance, Word
 
+from .audio import SAMPLE_RATE
 from .settings import PipelineSettings, asr_lexicon
 from .speakers import to_call_time
 
@@ -74,45 +75,103 @@ def collapse_repeats(text: str) -> str:
 
 
 def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], settings: PipelineSettings) -> Iterator[Utterance]:
-    """Utterances of one track in call time (lazily, as faster-whisper decodes)."""
+    """Utterances of one track in call time (lazily, as faster-whisper decodes).
+
+    With `hear_missed_speech`, stretches of the track's own signal that the first pass left without words
+    (a short 是, 对, 收到了 between two questions, which the voice-activity detector and the recogniser's
+    long windows lose) are then decoded one by one.
+    """
     if samples.size == 0 or not offsets:
         return
     model = whisper_model(settings)
     segments, _ = model.transcribe(samples, **decode_options(settings))
+    heard: list[tuple[float, float]] = []  # track-time spans the first pass put words on
     for seg in segments:
-        if settings.hallucination_filter and is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob,
-                                                               seg.compression_ratio):
+        heard += [(w.start, w.end) for w in seg.words or ()] or [(seg.start, seg.end)]
+        yield from _utterances(seg, offsets, settings)
+    if settings.hear_missed_speech:
+        for a, b in missed_speech(samples, heard):
+            clip = samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+            again, _ = model.transcribe(clip, **(decode_options(settings) | SECOND_LOOK))
+            for seg in again:
+                yield from _utterances(seg, offsets, settings, shift=a)
+
+
+# a short stretch decoded on its own: no voice-activity cut (it is speech already), no fallback loops
+SECOND_LOOK = {"vad_filter": False, "temperature": 0.0, "condition_on_previous_text": False, "initial_prompt": None}
+MISSED_MIN_S = 0.25  # shorter sounds are clicks and breaths, not answers
+MISSED_MAX_S = 6.0  # a longer stretch the first pass heard nothing in is noise, not speech it missed
+MISSED_PAD_S = 0.2
+
+
+def missed_speech(samples: np.ndarray, heard: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Stretches of the track's signal, in track time, well above its noise floor and away from anything
+    the first pass heard."""
+    from .measures import HOP, active_frames, rms_db
+
+    if samples.size < SAMPLE_RATE // 2:
+        return []
+    db = rms_db(samples)
+    voiced = db > -100  # the silence joining a diarised speaker's turns is exact zeros: not the noise floor
+    if voiced.sum() < 10:
+        return []
+    active, _ = active_frames(np.where(voiced, db, np.percentile(db[voiced], 10)))
+    times = np.arange(len(db)) * HOP / SAMPLE_RATE
+    regions: list[list[float]] = []
+    for t, on in zip(times, active, strict=True):
+        if not on:
             continue
-        words = []
-        for w in seg.words or []:
-            if not w.word.strip():
-                continue
-            piece = piece_of(w.start, offsets)
-            a, b, orig = offsets[piece]
-            # a word is in one turn: its end cannot run into the next turn across the joining silence
-            start = orig + min(max(w.start - a, 0.0), b - a)
-            end = orig + min(max(w.end - a, 0.0), b - a)
-            words.append((Word(_T2S.convert(w.word).strip(), round(start, 3), round(max(end, start), 3),
-                               round(float(w.probability), 3)), piece))
-        if not words:
-            text = collapse_repeats(_T2S.convert(seg.text).strip())
-            if text and not echoes_prompt(text, settings):
-                a, b = to_call_time(seg.start, offsets), to_call_time(seg.end, offsets)
-                yield Utterance(round(a, 3), round(max(a, b), 3), text, (), round(float(seg.avg_logprob), 3),
-                                round(float(seg.no_speech_prob), 3))
+        if regions and t - regions[-1][1] <= 0.3:
+            regions[-1][1] = t
+        else:
+            regions.append([t, t])
+    out = []
+    for a, b in regions:
+        a, b = a - MISSED_PAD_S, b + MISSED_PAD_S
+        if not MISSED_MIN_S <= b - a <= MISSED_MAX_S:
             continue
-        # one utterance per stretch of speech: split where a diarised turn ends (the joined audio hides
-        # the other speaker's time) or at a long pause, so durations stay speaking time
-        runs: list[list[Word]] = [[]]
-        for i, (w, piece) in enumerate(words):
-            if runs[-1] and (piece != words[i - 1][1] or w.start - runs[-1][-1].end > MAX_PAUSE_S):
-                runs.append([])
-            runs[-1].append(w)
-        for run in runs:
-            utt = _utterance(run, seg)
-            # a "word" shorter than any syllable is a timing artefact, not speech
-            if utt.end - utt.start >= MIN_UTTERANCE_S and not echoes_prompt(utt.text, settings):
-                yield utt
+        if any(s < b and e > a for s, e in heard):
+            continue
+        out.append((max(0.0, a), min(len(samples) / SAMPLE_RATE, b)))
+    return out
+
+
+def _utterances(seg, offsets: list[tuple[float, float, float]], settings: PipelineSettings,
+                shift: float = 0.0) -> Iterator[Utterance]:
+    """One recognised segment as utterances in call time (`shift`: where its audio started in the track)."""
+    if settings.hallucination_filter and is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob,
+                                                           seg.compression_ratio):
+        return
+    words = []
+    for w in seg.words or []:
+        if not w.word.strip():
+            continue
+        piece = piece_of(w.start + shift, offsets)
+        a, b, orig = offsets[piece]
+        # a word is in one turn: its end cannot run into the next turn across the joining silence
+        start = orig + min(max(w.start + shift - a, 0.0), b - a)
+        end = orig + min(max(w.end + shift - a, 0.0), b - a)
+        words.append((Word(_T2S.convert(w.word).strip(), round(start, 3), round(max(end, start), 3),
+                           round(float(w.probability), 3)), piece))
+    if not words:
+        text = collapse_repeats(_T2S.convert(seg.text).strip())
+        if text and not echoes_prompt(text, settings):
+            a, b = to_call_time(seg.start + shift, offsets), to_call_time(seg.end + shift, offsets)
+            yield Utterance(round(a, 3), round(max(a, b), 3), text, (), round(float(seg.avg_logprob), 3),
+                            round(float(seg.no_speech_prob), 3))
+        return
+    # one utterance per stretch of speech: split where a diarised turn ends (the joined audio hides
+    # the other speaker's time) or at a long pause, so durations stay speaking time
+    runs: list[list[Word]] = [[]]
+    for i, (w, piece) in enumerate(words):
+        if runs[-1] and (piece != words[i - 1][1] or w.start - runs[-1][-1].end > MAX_PAUSE_S):
+            runs.append([])
+        runs[-1].append(w)
+    for run in runs:
+        utt = _utterance(run, seg)
+        # a "word" shorter than any syllable is a timing artefact, not speech
+        if utt.end - utt.start >= MIN_UTTERANCE_S and not echoes_prompt(utt.text, settings):
+            yield utt
 
 
 def decode_options(settings: PipelineSettings) -> dict[str, object]:
