@@ -11,6 +11,7 @@ import polars as pl
 
 from results.files import write_atomic, write_text_atomic
 
+from .exports import neutralise_frame, write_frame_csv, xlsx_workbook
 from .scorecard import FORMATS, Scorecard, labels
 from .scorecard_page import render_html
 from .tables import ReportError
@@ -27,24 +28,21 @@ def write_csv(sc: Scorecard, directory: str | os.PathLike[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in sc.frames().items():
-        paths.append(write_atomic(out / f"{name}.csv",
-                                  lambda tmp, f=frame: f.write_csv(tmp, include_bom=True, float_precision=4)))
+        paths.append(write_frame_csv(frame, out / f"{name}.csv", float_precision=4))
     return paths
 
 
 def write_excel(sc: Scorecard, path: str | os.PathLike[str]) -> Path:
     """One sheet per table with Chinese headers, percentages formatted, and a line chart of the trend."""
-    import xlsxwriter
-
     names = labels(sc)
 
     def write(tmp: Path) -> None:
         # names from the manifests are data: "=…" must not become a formula, nor "http…" a link
-        with xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False}) as wb:
+        with xlsx_workbook(tmp) as wb:
             for key, frame in sc.frames().items():
                 shown = frame.with_columns(pl.col("level").replace_strict(LEVEL_NAMES)) if "level" in frame.columns \
                     else frame
-                shown = shown.rename({c: names.get(c, c) for c in shown.columns})
+                shown = neutralise_frame(shown.rename({c: names.get(c, c) for c in shown.columns}))
                 formats: dict[str, str] = {names[c]: "0.0%" for c in _PERCENT if c in frame.columns}
                 shown.write_excel(workbook=wb, worksheet=SHEETS[key], column_formats=formats,
                                   float_precision=1, autofit=True, freeze_panes=(1, 0),
