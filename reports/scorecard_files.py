@@ -17,9 +17,10 @@ from .scorecard_page import render_html
 from .tables import ReportError
 
 SHEETS = {"overall": "总览", "teams": "团队", "agents": "坐席", "violations": "违规排行", "alerts": "预警",
-          "rate_bins": "语速分布", "trend": "趋势"}
+          "rate_bins": "语速分布", "trend": "趋势", "reviewed": "人工复核", "cases": "回访问题件"}
 LEVEL_NAMES = {"overall": "全部", "team": "团队", "agent": "坐席"}
-_PERCENT = ("pass_rate", "prev_pass_rate", "d_pass_rate", "rate_below", "rate_within", "rate_above", "share")
+_PERCENT = ("pass_rate", "prev_pass_rate", "d_pass_rate", "rate_below", "rate_within", "rate_above", "share",
+            "pass_rate_reviewed", "on_time_rate")
 
 
 def write_csv(sc: Scorecard, directory: str | os.PathLike[str]) -> list[Path]:

@@ -30,10 +30,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from qa_checks import Lexicon, load_lexicon
 from results.schema import run_of
+from workspace.decisions import Review, ReviewError, ReviewStore, review_from_dict
 
 from .queue import queue_frame, render_queue, write_queue_csv, write_queue_xlsx
 from .review import CallNotFound, build_view, finding_key, load_call, load_result, render_review
-from .reviews import Review, ReviewError, ReviewStore, review_from_dict
 from .site import page_name
 from .tables import Filters, ReportError, Tables, resolve_recording
 

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from reportdata import FIXTURES, build_output
 
 from callqa.cli_clips import clips as clips_command
-from callqa.model import transcript_from_dict
 from callqa.masking import mask_numbers
+from callqa.model import transcript_from_dict
 from reports.bleep import TONE_LEVEL, spoken_number_spans
 from reports.clips import INDEX_COLUMNS, Clip, ClipOptions, ClipReport, cut_clip, make_clips, select_findings
 from reports.tables import Filters, Tables

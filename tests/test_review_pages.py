@@ -17,11 +17,11 @@ from reportdata import FIXTURES, build_output, fixture_transcript, manifest
 from callqa.model import transcript_from_dict
 from pipelines.scoring import score_transcript
 from reports.queue import queue_frame
-from reports.reviews import ReviewStore
 from reports.server import make_server, serve_in_thread
 from reports.site import build_site
 from reports.tables import Filters, Tables
 from results.store import ResultStore
+from workspace.decisions import ReviewStore
 
 # a customer reads out personal numbers; none of them may reach a page
 PII_LINES = [
