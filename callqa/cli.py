@@ -267,34 +267,6 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
 @main.command()
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8765, show_default=True)
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file for review decisions (default RESULTS/reviews.sqlite3).")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
-def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | None) -> None:
-    """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
-    from qa_checks import LexiconError, load_lexicon
-    from reports.server import make_server
-    from reports.tables import ReportError
-
-    try:
-        server = make_server(out, host, port, load_lexicon(lexicons), db)
-    except (ReportError, LexiconError, OSError) as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(f"callqa review server on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
-@main.command()
-@click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
-              show_default=True, help="The `callqa run` output folder.")
 @click.option("--db", default=None, help="The workspace database: a SQLite file or a database URL "
               "(default RESULTS/workspace.sqlite3).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -450,9 +422,12 @@ def models() -> None:
 def _register_report_commands() -> None:
     from callqa.cli_clips import clips
     from callqa.cli_scorecard import scorecard
+    from callqa.cli_workspace import serve, users
 
     main.add_command(clips)
     main.add_command(scorecard)
+    main.add_command(serve)
+    main.add_command(users)
 
 
 _register_report_commands()
