@@ -32,6 +32,7 @@ from .state import state
 
 router = APIRouter()
 FormAct = Annotated[Act, Depends(acting(form=True))]
+LoggedIn = Annotated[Viewer, Depends(need())]
 Admin = Annotated[Viewer, Depends(need(Permission.USERS))]
 UserChange = Annotated[Act, Depends(acting(Permission.USERS, form=True))]
 AuditReader = Annotated[Viewer, Depends(need(Permission.AUDIT))]
@@ -101,6 +102,13 @@ async def logout(request: Request, act: FormAct) -> Response:
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.get("/api/session")
+def whoami(viewer: LoggedIn) -> dict[str, Any]:
+    """The logged-in user, role, team and the session's CSRF token (for scripts; other origins cannot read it)."""
+    return {"user": viewer.user.name, "role": viewer.user.role.value, "team": viewer.team, "csrf": viewer.csrf,
+            "permissions": sorted(p.value for p in Permission if viewer.can(p))}
 
 
 # ---- users ------------------------------------------------------------------------------------------
