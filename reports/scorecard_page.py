@@ -182,7 +182,8 @@ def _heat(value: float | None, lo: float, hi: float) -> str:
     return f'<td style="background:hsl({hue:.0f},60%,88%)">{esc(fmt_pct(value))}</td>'
 
 
-def render_html(sc: Scorecard) -> str:
+def render_html(sc: Scorecard, header: str = "") -> str:
+    """The page; `header` (HTML, trusted) goes first in the body (a server's navigation)."""
     o = sc.overall.row(0, named=True)
     cards = [("通话数", str(o["calls"]), ""), ("通过率", fmt_pct(o["pass_rate"]), fmt_delta(o["d_pass_rate"], True)),
              ("平均分", fmt_num(o["score"]), fmt_delta(o["d_score"], False)),
@@ -217,7 +218,7 @@ def render_html(sc: Scorecard) -> str:
     agents_html = _table(_group_head(sc, ["agent_id"]), agent_rows, classes)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{_CSS}</style></head><body>
+<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{_CSS}</style></head><body>{header}
 <h1>坐席质检周报 {esc(sc.week)}</h1>
 <p class="meta">{esc(sc.monday)} 至 {esc(sc.sunday)} · 数据目录 {esc(sc.out_dir)} · 生成于 {esc(sc.generated_at)} ·
 环比为与上周（{esc(iso_week(sc.monday - dt.timedelta(days=7)))}）之差，通过率以百分点计</p>

@@ -122,6 +122,27 @@ def test_login_attempts_are_throttled(site: Site) -> None:
         login(site.client(), USERS["analyst"][0], "not the password")
 
 
+def test_the_queue_narrows_to_a_period_and_audio_ranges_are_exact(site: Site, clients: dict[str, httpx.Client]) -> None:
+    import datetime as dt
+    import re
+
+    from reportdata import FIXTURES
+
+    from reports.queue import queue_frame
+    from reports.tables import Filters, Tables
+
+    analyst = clients["analyst"]
+    for query, filters in (("week=2026-W47", Filters(week="2026-W47")), ("week=2026-W48", Filters(week="2026-W48")),
+                           ("from=2026-11-19", Filters(date_from=dt.date(2026, 11, 19)))):
+        page = analyst.get(f"/?{query}").text
+        data = json.loads(re.search(r'id="queue-data">(.*?)</script>', page, re.S).group(1))
+        assert [c["id"] for c in data["calls"]] == queue_frame(Tables(site.out), filters)["call_id"].to_list(), query
+    r = analyst.get("/audio/stereo_clean", headers={"Range": "bytes=10-19"})
+    assert r.status_code == 206 and r.content == (FIXTURES / "stereo_clean.wav").read_bytes()[10:20]
+    size = (FIXTURES / "stereo_clean.wav").stat().st_size
+    assert analyst.get("/audio/stereo_clean", headers={"Range": f"bytes={size + 10}-"}).status_code == 416
+
+
 # ---- changes only from this site, with the session's token -----------------------------------------
 
 

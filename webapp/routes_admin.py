@@ -7,8 +7,10 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import polars as pl
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from callqa.masking import mask_numbers
@@ -17,7 +19,7 @@ from reports.queue import queue_frame
 from reports.scorecard import build_scorecard, previous_week
 from reports.scorecard_page import render_html
 from reports.site import page_name
-from reports.tables import Filters, ReportError, iso_week, parse_week
+from reports.tables import Filters, ReportError, Tables, iso_week, parse_week
 from workspace.audit import COLUMNS as AUDIT_COLUMNS
 from workspace.audit import Actor
 from workspace.roles import Permission, Role, parse_role
@@ -26,7 +28,7 @@ from workspace.times import local_zone
 from workspace.users import Throttled, UserError, new_password
 
 from .auth import LOGIN_COOKIE, SESSION_COOKIE, Act, Viewer, acting, client_ip, need, read_form, same_token, session_of
-from .render import page
+from .render import environment, page
 from .routes_review import HOME
 from .state import state
 
@@ -322,15 +324,28 @@ async def save_sampling_rule(request: Request, act: AssignChange) -> Response:
 def scorecard(request: Request, viewer: ScorecardReader, week: str = "") -> Response:
     st = state(request)
     st.sync_cases()
+    tables = st.tables()
     try:
-        sc = build_scorecard(st.tables(), week or previous_week(), workspace=st.workspace,
+        sc = build_scorecard(tables, week or _default_week(tables), workspace=st.workspace,
                              lexicons=st.settings.lexicons)
     except ReportError as exc:
         raise HTTPException(404 if "no calls" in str(exc) else 400, _without_paths(str(exc), st)) from None
-    html = render_html(sc).replace(str(st.settings.results), "…")  # the page names no server path
+    nav = environment().get_template("ws_scorecard_nav.html.j2").render(viewer=viewer, week=sc.week)
+    html = render_html(sc, Markup(nav)).replace(str(st.settings.results), "…")  # the page names no server path
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Security-Policy":
                                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                                       "frame-ancestors 'none'; base-uri 'none'"})
+                                       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"})
+
+
+def _default_week(tables: Tables) -> str:
+    """Last complete week, or the newest week with calls when that one has none."""
+    week = previous_week()
+    monday, next_monday = parse_week(week)
+    dates = tables.calls.select(pl.col("date").max().alias("last"),
+                                pl.col("date").is_between(monday, next_monday - dt.timedelta(days=1)).any()
+                                .alias("any")).collect()
+    last, has_calls = dates["last"][0], dates["any"][0]
+    return week if has_calls or last is None else iso_week(last)
 
 
 def _without_paths(message: str, st: Any) -> str:

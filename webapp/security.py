@@ -29,7 +29,7 @@ BASE_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),  # no other site may embed a recording
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-DEFAULT_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+DEFAULT_CSP = b"default-src 'none'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 
 class BodyTooSlow(Exception):
