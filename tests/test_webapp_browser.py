@@ -188,7 +188,8 @@ def test_a_case_through_transfer_reply_and_close(site: Site, driver: Any) -> Non
         for name, value in fields.items():
             form.find_element("css selector", f"input[name={name}]").send_keys(value)
         form.find_element("css selector", "button").click()
-        wait_for(lambda: driver.find_element("id", "case").get_attribute("data-status") == to, what=f"case {to}")
+        wait_for(lambda: driver.execute_script("const c = document.getElementById('case');"
+                                               "return c ? c.dataset.status : null;") == to, what=f"case {to}")
 
     submit("transferred", handler="业务部门", note="请两个工作日内回复")
     log_in(driver, site, "team_lead")
