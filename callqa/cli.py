@@ -201,7 +201,7 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         for line in site.errors:
             click.echo(f"callqa: error: review page: {line}", err=True)
         click.echo(f"review: {site.dest / 'index.html'} ({site.pages} pages written, {site.unchanged} unchanged; "
-                   f"`callqa serve --results {out}` to record reviews)")
+                   f"`callqa serve --results {out} --recordings DIR` to review them with the team)")
     sys.exit(1 if counts["failed"] else 0)
 
 

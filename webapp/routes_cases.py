@@ -61,7 +61,7 @@ def cases_page(request: Request, viewer: CaseReader) -> Response:
     teams = [viewer.team] if viewer.team else st.workspace.cases.teams()
     return page("cases.html.j2", viewer, title="回访问题件" + (f" · {f.team}" if f.team else ""), cases=found,
                 filter=f, teams=teams, grades=GRADES, statuses=STATUS_LABEL, query=request.url.query,
-                page_name=page_name)
+                page_name=page_name, case_settings=st.settings.cases)
 
 
 def _moves(case: Case, viewer: Viewer) -> list[tuple[str, str]]:

@@ -134,7 +134,7 @@ class SamplingStore:
             rows = conn.execute(select(sampling_rules).order_by(sampling_rules.c.id)).all()
         if rows:
             return [_rule(r) for r in rows]
-        with self.db.write() as conn:  # a new workspace starts with the rules of the example
+        with self.db.write() as conn:  # a new workspace starts with the default rules
             if not conn.execute(select(func.count()).select_from(sampling_rules)).scalar_one():
                 for name, selects, share, minimum in DEFAULT_RULES:
                     conn.execute(insert(sampling_rules).values(name=name, selects=selects, share=share, minimum=minimum,

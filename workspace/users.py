@@ -206,7 +206,9 @@ class UserStore:
         ok = verify_password(password, row._mapping["password_hash"] if row else _DUMMY_HASH)
         ok = ok and row is not None and bool(row._mapping["active"])
         with self.db.write() as conn:
-            conn.execute(insert(login_attempts).values(name=name, ip=ip, at=stamp(), ok=ok))
+            at = now()
+            conn.execute(login_attempts.delete().where(login_attempts.c.at < stamp(at - dt.timedelta(days=1))))
+            conn.execute(insert(login_attempts).values(name=name, ip=ip, at=stamp(at), ok=ok))
         return _user(row) if ok and row is not None else None
 
     # ---- sessions -------------------------------------------------------------------------------
