@@ -16,7 +16,7 @@ _DIGIT = f"[{_DIGIT_CHARS}]"
 # What may stand between the digits of one number: spaces, the punctuation people (and recognisers) put
 # into a number read in groups ("138,1234,5678", "尾号3、2、1、5", "0571-8888"), and the fillers of
 # someone reading it out ("一三八啊一二三四"); at most three of them between two digits.
-_PUNCT = r"[ \t\u3000\-－—_,，、.．·;；:：/]"
+_PUNCT = r"[ \t\u3000\-－—_,，、]"  # not "." or ":": decimals and clock times (153.3字/分钟, 1:23.7) stay
 _FILLER = "(?:那个|就是|然后|啊|呃|嗯|额|哦|噢|呀|吧|哈)"
 _SEP = rf"(?:{_PUNCT}|{_FILLER}){{0,3}}"
 _RUN = re.compile(rf"{_DIGIT}(?:{_SEP}{_DIGIT}){{3,}}(?:{_SEP}[Xx])?")

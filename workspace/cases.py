@@ -301,7 +301,7 @@ class CaseStore:
                                                      cases.c.case_type == src.case_type)).first():
                 raise CaseError(f"call {src.call_id} has a {CASE_TYPES[src.case_type].title} case already")
             try:
-                return self._insert(conn, src, owner, actor, now(), note.strip()[:MAX_NOTE] or "人工开立")
+                return self._insert(conn, src, owner, actor, now(), mask_numbers(note.strip()[:MAX_NOTE]) or "人工开立")
             except IntegrityError:  # opened by someone else a moment ago
                 raise CaseError(f"call {src.call_id} has a {CASE_TYPES[src.case_type].title} case already") from None
 
@@ -323,7 +323,7 @@ class CaseStore:
              scope_team: str | None = None, at: dt.datetime | None = None) -> Case:
         """Move a case to status `to` (raises CaseError for a move this role may not make)."""
         at = at or now()
-        note = note.strip()[:MAX_NOTE]
+        note = mask_numbers(note.strip()[:MAX_NOTE])  # notes are shown, exported and printed on the transfer list
         with self.db.write() as conn:
             row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
             if row is None or (scope_team is not None and row._mapping["team"] != scope_team):

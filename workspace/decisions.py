@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from callqa.masking import mask_numbers
 from results.matching import match_findings, same_finding
 
 from .audit import Actor, record
@@ -134,12 +135,14 @@ def insert_review(conn: Connection, review: Review, actor: Actor | None = None) 
     now = stamp()
     row_id = conn.execute(insert(reviews).values(
         call_id=review.call_id, run_id=review.run_id, finding_key=review.finding_key, rule=review.rule,
-        verdict=review.verdict, comment=review.comment, reviewer=review.reviewer, created_at=now, item=review.item,
+        verdict=review.verdict, comment=mask_numbers(review.comment), reviewer=review.reviewer, created_at=now,
+        item=review.item,
         span_start=review.span_start, span_end=review.span_end)).inserted_primary_key[0]
     if actor is not None:
         record(conn, actor, "decision", review.call_id,
-               f"{review.rule} {review.finding_key}: {review.verdict}" + (f" ({review.comment})" if review.comment else ""))
-    return replace(review, created_at=now, id=int(row_id))
+               f"{review.rule} {review.finding_key}: {review.verdict}"
+               + (f" ({mask_numbers(review.comment)})" if review.comment else ""))
+    return replace(review, comment=mask_numbers(review.comment), created_at=now, id=int(row_id))
 
 
 def _latest(*group: Any) -> Any:
