@@ -362,6 +362,13 @@ def test_an_appeal_goes_from_the_team_lead_to_the_qa_leads_final_ruling(site: Si
     assert next(f for f in state["findings"] if f["finding_key"] == key)["verdict"] == "false_positive"
     actions = [r.action for r in site.workspace.audit.rows(target=TEAM_CALL, limit=10)]
     assert "ruling" in actions and "appeal" in actions
+    # the appeals page's form rules too
+    other, _ = finding_key_of(site.out, TEAM_CALL, "alert.complaint")
+    second = lead.post("/api/appeals", json={**finding, "finding_key": other, "rule": "alert.complaint",
+                                              "reason": "客户只是抱怨，未要求投诉"}, headers=changes(lead)).json()
+    r = qa.post(f"/appeals/{second['id']}/ruling", data={"csrf_token": qa.csrf, "outcome": "rejected", "ruling": "客户明确说要投诉"},
+                headers={"Origin": site.base})
+    assert r.status_code == 303 and site.workspace.appeals.get(second["id"]).status == "rejected"
     # the reviewed score gives the rejected finding's points back
     from qa_checks import load_lexicon
     from reports.reviewed import reviewed_score

@@ -162,17 +162,22 @@ def test_an_appeal_from_the_team_lead_to_the_qa_leads_ruling(site: Site, driver:
     wait_for(lambda: "待裁决" in finding.find_element("css selector", ".appeal-state").text, what="appeal filed")
     log_in(driver, site, "qa_lead")
     driver.get(f"{site.base}/appeals?status=pending")
-    row = driver.find_element("css selector", "#appeals tr[data-status=pending]")
-    row.find_element("css selector", "input[name=ruling]").send_keys("录音中坐席语速确实过快")
-    row.find_element("css selector", "button[value=rejected]").click()
-    wait_for(lambda: "已裁决" in driver.page_source, what="ruling saved")
-    (appeal,) = site.workspace.appeals.list(call_id=TEAM_CALL)
-    assert appeal.status == "rejected" and appeal.ruled_by == USERS["qa_lead"][0]
+    assert driver.find_elements("css selector", "#appeals tr[data-status=pending] form.ruling")
+    # the QA lead rules on the review page, beside the finding and its recording
     driver.get(f"{site.base}/calls/{TEAM_CALL}.html")
     finding = driver.find_element("css selector", '.finding[data-rule="rate.too_fast"]')
+    wait_for(lambda: finding.find_elements("css selector", "[data-ruling=rejected]"), what="ruling buttons")
+    finding.find_element("css selector", ".comment").send_keys("录音中坐席语速确实过快")
+    finding.find_element("css selector", "[data-ruling=rejected]").click()
     wait_for(lambda: "驳回" in finding.find_element("css selector", ".appeal-state").text, what="ruling shown")
+    (appeal,) = site.workspace.appeals.list(call_id=TEAM_CALL)
+    assert appeal.status == "rejected" and appeal.ruled_by == USERS["qa_lead"][0]
+    assert appeal.ruling == "录音中坐席语速确实过快"
     assert "已确认违规" in finding.find_element("css selector", ".saved").text
     assert not finding.find_elements("css selector", "[data-ruling]")  # final: nothing left to rule
+    driver.get(f"{site.base}/appeals")
+    assert driver.find_element("css selector", f"#appeals tr[data-appeal='{appeal.id}']").get_attribute(
+        "data-status") == "rejected"
     assert unexpected_errors(driver) == []
 
 
