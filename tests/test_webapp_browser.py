@@ -159,7 +159,7 @@ def test_an_appeal_from_the_team_lead_to_the_qa_leads_ruling(site: Site, driver:
     assert not finding.find_elements("css selector", "[data-verdict]")  # a team lead does not decide
     finding.find_element("css selector", ".comment").send_keys("客户语速也快，坐席跟随客户")
     finding.find_element("css selector", "[data-appeal]").click()
-    wait_for(lambda: "待裁决" in finding.find_element("css selector", ".appeal-state").text, what="appeal filed")
+    wait_for(lambda: finding.get_attribute("data-appeal") == "pending", what="appeal filed")
     log_in(driver, site, "qa_lead")
     driver.get(f"{site.base}/appeals?status=pending")
     assert driver.find_elements("css selector", "#appeals tr[data-status=pending] form.ruling")
@@ -169,7 +169,7 @@ def test_an_appeal_from_the_team_lead_to_the_qa_leads_ruling(site: Site, driver:
     wait_for(lambda: finding.find_elements("css selector", "[data-ruling=rejected]"), what="ruling buttons")
     finding.find_element("css selector", ".comment").send_keys("录音中坐席语速确实过快")
     finding.find_element("css selector", "[data-ruling=rejected]").click()
-    wait_for(lambda: "驳回" in finding.find_element("css selector", ".appeal-state").text, what="ruling shown")
+    wait_for(lambda: finding.get_attribute("data-appeal") == "rejected", what="ruling shown")
     (appeal,) = site.workspace.appeals.list(call_id=TEAM_CALL)
     assert appeal.status == "rejected" and appeal.ruled_by == USERS["qa_lead"][0]
     assert appeal.ruling == "录音中坐席语速确实过快"

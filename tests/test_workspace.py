@@ -28,11 +28,39 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 QA = Actor("主管", "qa_lead", "10.0.0.1")
 
 
-@pytest.fixture()
-def ws(tmp_path: Path) -> Workspace:
-    w = Workspace.open(tmp_path / "ws.sqlite3")
+# CALLQA_TEST_POSTGRES=postgresql+psycopg://user@host:port/db runs the database tests on PostgreSQL as well
+POSTGRES = os.environ.get("CALLQA_TEST_POSTGRES")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Workspace:
+    if request.param == "sqlite":
+        w = Workspace.open(tmp_path / "ws.sqlite3")
+    else:
+        if not POSTGRES:
+            pytest.skip("no PostgreSQL to test on (set CALLQA_TEST_POSTGRES to a database URL)")
+        from sqlalchemy import create_engine
+
+        from workspace.tables import METADATA
+
+        engine = create_engine(POSTGRES)
+        METADATA.drop_all(engine)  # a clean workspace for each test
+        engine.dispose()
+        w = Workspace.open(POSTGRES)
     yield w
     w.close()
+
+
+def test_history_is_append_only_on_every_database(ws: Workspace) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    ws.decisions.add(Review("c", "0:r:1", "r", "confirmed"), QA)
+    for table in ("audit", "reviews"):
+        for statement in (f"DELETE FROM {table}", f"UPDATE {table} SET id = id"):
+            with pytest.raises(DBAPIError, match="append-only"), ws.db.write() as conn:
+                conn.execute(text(statement))
+    assert len(ws.decisions.history("c")) == 1 and ws.audit.count("decision") == 1
 
 
 def test_passwords_are_salted_scrypt_and_checked_in_constant_form() -> None:

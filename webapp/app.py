@@ -115,9 +115,10 @@ def create_app(settings: WebSettings, workspace: Workspace | None = None) -> Fas
         log.exception("error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
         return _error(request, 500, f"服务器内部错误（编号 {ref}，详情见服务器日志）")
 
-    # outermost last: hosts first (DNS rebinding), then origins of changes and the headers, then bodies
-    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    # outermost last: hosts first (DNS rebinding), then the body's size and pace, then origins of changes and
+    # the headers every answer carries
     app.add_middleware(OriginGuard, trusted_origins=settings.trusted_origins)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     return app
 

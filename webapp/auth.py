@@ -92,10 +92,10 @@ def need(*permissions: Permission) -> Callable[[Request], Viewer]:
 
 
 async def read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise HTTPException(415, "expected a JSON body (Content-Type: application/json)")
-    raw = await request.body()
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -106,10 +106,10 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
+    raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise HTTPException(415, "expected a form (application/x-www-form-urlencoded)")
-    raw = await request.body()
     try:
         return parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=200)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -126,7 +126,7 @@ def acting(*permissions: Permission, form: bool = False) -> Callable[[Request], 
     guard = need(*permissions)
 
     async def dependency(request: Request) -> Act:
-        viewer = await run_in_threadpool(guard, request)
+        # the body first: a refusal sent before it is read can reach the client as a reset connection
         if form:
             fields = await read_form(request)
             data: dict[str, Any] = {k: v[-1] for k, v in fields.items()}
@@ -134,6 +134,7 @@ def acting(*permissions: Permission, form: bool = False) -> Callable[[Request], 
         else:
             fields, data = {}, await read_json(request)
             token = request.headers.get(CSRF_HEADER)
+        viewer = await run_in_threadpool(guard, request)
         if not same_token(token, viewer.csrf):
             raise HTTPException(403, "missing or wrong CSRF token: reload the page")
         return Act(viewer, data, fields)

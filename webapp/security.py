@@ -97,6 +97,15 @@ class BodyGuard:
                               else f"request body over {self.max_bytes} bytes")
 
 
+async def _drain(receive: Receive) -> None:
+    """Read the request body to its end before refusing it: a connection closed on unread bytes is reset,
+    and the client may never see the answer. (The body guard inside which this runs bounds its size and pace.)"""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+
+
 def _netloc(url: str) -> str | None:
     try:
         parts = urlsplit(url)
@@ -120,6 +129,7 @@ class OriginGuard:
         if scope["method"] not in SAFE_METHODS:
             problem = self.cross_origin(headers)
             if problem:
+                await _drain(receive)
                 await _answer(send, 403, problem)
                 return
 
