@@ -198,7 +198,7 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         for line in site.errors:
             click.echo(f"callqa: error: review page: {line}", err=True)
         click.echo(f"review: {site.dest / 'index.html'} ({site.pages} pages written, {site.unchanged} unchanged; "
-                   f"`callqa serve --results {out}` to record reviews)")
+                   f"`callqa serve --results {out} --recordings DIR` to review them with the team)")
     sys.exit(1 if counts["failed"] else 0)
 
 
@@ -261,74 +261,38 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
             click.echo(f"wrote {write(frame, path)}")
 
 
-@main.command(short_help="Serve the review pages and record review decisions.")
-@click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
-              show_default=True, help="The `callqa run` output folder.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0: every network interface).")
-@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file for review decisions (default RESULTS/reviews.sqlite3).")
-@click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
-def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | None) -> None:
-    """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
-    from qa_checks import LexiconError, load_lexicon
-    from reports.server import make_server
-    from reports.tables import ReportError
-
-    try:
-        server = make_server(out, host, port, load_lexicon(lexicons), db)
-    except (ReportError, LexiconError, OSError) as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(f"callqa review server on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
 @main.command(short_help="Sum the analysts' review decisions per rule.")
 @click.option("--results", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="The `callqa run` output folder.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file of review decisions (default RESULTS/reviews.sqlite3).")
+@click.option("--db", default=None, help="The workspace database: a SQLite file or a database URL "
+              "(default RESULTS/workspace.sqlite3).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Export every decision, oldest first.")
-def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
+              help="Export every decision, oldest first (comments with personal numbers masked).")
+def reviews(out: Path, db: str | None, csv_path: Path | None) -> None:
     """What analysts decided about each rule's findings: confirmed, false positive, appealed. A rule
     that analysts often reject is one whose lexicon needs work."""
-    import csv
+    from callqa.masking import mask_numbers
+    from reports.exports import write_rows_csv
+    from workspace.db import DatabaseError, default_location, open_database
+    from workspace.decisions import COLUMNS, ReviewStore
 
-    from reports.reviews import ReviewStore
-    from results.files import write_atomic
-
-    path = db or out / "reviews.sqlite3"
-    if not path.is_file():
-        click.echo(f"callqa: error: {path}: no review decisions yet (record them with `callqa serve`)", err=True)
+    target = db or str(default_location(out))
+    try:
+        store = ReviewStore(open_database(target, create=False))
+    except DatabaseError as exc:
+        click.echo(f"callqa: error: {exc} (decisions are recorded with `callqa serve`)", err=True)
         sys.exit(2)
-    store = ReviewStore(path)
-    table = Table(title=f"review decisions in {path}")
+    table = Table(title=f"review decisions in {store.db.location}")
     for col in ("rule", "confirmed", "false positive", "appealed", "confirmed share"):
         table.add_column(col, justify="left" if col == "rule" else "right")
     for rule, counts in sorted(store.verdicts_by_rule().items()):
         c, fp, ap = counts.get("confirmed", 0), counts.get("false_positive", 0), counts.get("appeal", 0)
         share = f"{c / (c + fp):.0%}" if c + fp else "—"
-        table.add_row(rule, str(c), str(fp), str(ap), share)
+        table.add_row(Text(rule), str(c), str(fp), str(ap), share)
     Console().print(table)
     if csv_path:
-        rows = [r.to_dict() for r in store.all()]
-
-        def write(tmp: Path) -> None:
-            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=["id", "created_at", "call_id", "run_id", "finding_key", "rule", "item",
-                                                   "span_start", "span_end", "verdict", "reviewer", "comment"])
-                w.writeheader()
-                w.writerows(rows)
-
-        click.echo(f"wrote {write_atomic(csv_path, write)} ({len(rows)} decisions)")
+        rows = [dict(r.to_dict(), comment=mask_numbers(r.comment)) for r in store.all()]
+        click.echo(f"wrote {write_rows_csv(csv_path, COLUMNS, rows)} ({len(rows)} decisions)")
 
 
 @main.command(short_help="Score stored transcripts again with the current lexicons.")
@@ -468,9 +432,12 @@ def models() -> None:
 def _register_report_commands() -> None:
     from callqa.cli_clips import clips
     from callqa.cli_scorecard import scorecard
+    from callqa.cli_workspace import serve, users
 
     main.add_command(clips)
     main.add_command(scorecard)
+    main.add_command(serve)
+    main.add_command(users)
 
 
 _register_report_commands()

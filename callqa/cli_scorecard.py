@@ -36,9 +36,12 @@ def _formats(text: str) -> list[str]:
               help="Weeks in the trend, the scorecard's week included.")
 @click.option("--format", "formats", default="html,xlsx,csv", show_default=True,
               help="Any of html, xlsx, csv, comma-separated.")
+@click.option("--db", default=None, help="The review workspace (a SQLite file or database URL) for reviewed scores and "
+              "follow-up cases; default RESULTS/workspace.sqlite3 where it exists.")
 @click.option("--serve", is_flag=True,
               help="Instead: serve the Prefect deployment that writes last week's scorecard every Monday 07:00.")
-def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, formats: str, serve: bool) -> None:
+def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, formats: str, db: str | None,
+              serve: bool) -> None:
     """Weekly scorecards per agent and team: pass rate, dimension scores, top violations, speaking
     rate, alerts, and the trend of the weeks before with week-on-week change.
 
@@ -47,6 +50,8 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
     from reports.scorecard import build_scorecard, latest_week
     from reports.scorecard_files import write_all
     from reports.tables import ReportError, Tables
+    from workspace.db import DatabaseError
+    from workspace.store import results_workspace
 
     chosen = _formats(formats)
     if serve:
@@ -61,13 +66,17 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
         except ReportError as exc:
             _error(str(exc))
         click.echo(f"serving the weekly scorecard of {out}: {CRON} ({TIMEZONE}); stop with Ctrl-C")
-        deploy_weekly(out, str(dest) if dest else None, weeks_back)
+        deploy_weekly(out, str(dest) if dest else None, weeks_back, db=db)
         return
     latest = not week
     try:
+        workspace = results_workspace(out, db)
+    except DatabaseError as exc:
+        _error(str(exc))
+    try:
         tables = Tables(out)
         week = week or latest_week(tables)
-        sc = build_scorecard(tables, week, weeks_back)
+        sc = build_scorecard(tables, week, weeks_back, workspace=workspace)
         files = write_all(sc, dest or out / "scorecards" / sc.week, chosen)
     except ReportError as exc:
         _error(str(exc))

@@ -20,6 +20,7 @@ from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
 from .script import script_words
 from .textmatch import Hit
+from .textnorm import asks
 
 CATEGORIES = ("forbidden.shirk", "forbidden.cut_off", "forbidden.blame", "forbidden.excuse", "forbidden.vague",
               "forbidden.colloquial", "forbidden.slang", "forbidden.promise", "forbidden.inducement")
@@ -37,6 +38,21 @@ def script_spans(call: AnalyzedCall) -> dict[int, list[tuple[int, int]]]:
 
 def _excepted(hit: Hit, exceptions: list[Hit]) -> bool:
     return any(e.start <= hit.start and hit.end <= e.end for e in exceptions)
+
+
+def _asks(u: SegmentView, hit: Hit) -> bool:
+    """Whether the words around a hit ask the customer something (您大概几点方便?). A recogniser joins two
+    sentences with a comma (合同大概上周寄出,您收到保单了吗?): the clause holding the hit decides, and the
+    sentence's question mark only for its last clause."""
+    sent = u.norm.sentence_text(hit.start)
+    s, _ = u.norm.sentence_span(hit.start)
+    at = u.norm.pos[hit.start] - u.norm.pos[s]  # the hit's place in the sentence text
+    start = max(sent.rfind(",", 0, at), sent.rfind('"', 0, at)) + 1
+    comma = sent.find(",", at)
+    clause = sent[start:] if comma < 0 else sent[start:comma]
+    if comma >= 0 and not clause.endswith("?"):
+        return asks(clause)
+    return u.norm.is_question(hit.start)
 
 
 def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
@@ -57,7 +73,7 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
                 continue
             if cat.negatable and call.negated(u, h):
                 continue
-            if cat.skip_in_questions and u.norm.is_question(h.start):
+            if cat.skip_in_questions and _asks(u, h):
                 continue
             if cat.script_exempt and (any(a <= h.start and h.end <= b for a, b in call.memo(script_spans)[u.index])
                                       or all((u.index, i) in script_words(call, u) for i in range(h.start, h.end))):

@@ -240,3 +240,8 @@ def normalize(raw: str) -> NormText:
 def spoken_chars(raw: str) -> int:
     """Characters as spoken: the speaking-rate numerator (numbers counted as read aloud)."""
     return len(normalize(raw).clean)
+
+
+def asks(clause: str) -> bool:
+    """Whether a clause asks the listener something: a question word or particle, or a tag question."""
+    return bool(_QUESTION_WORDS.search(clause + ",")) or tag_question(clause)

@@ -6,16 +6,19 @@ copied sample for sample at their own rate, channels and sample format; lossy fi
 Ogg/Opus…) have their coded packets copied as they are, so a clip starts and ends on packet boundaries
 and the index holds the times actually copied. Every file is written under a temporary name and renamed,
 so a killed run leaves no half clip.
+
+Personal numbers a customer reads out are toned out (`bleep.py`, placed by the transcript's word timings):
+a lossless clip keeps its format with the tone in place of those samples; a lossy clip with a number in
+it is decoded and written as WAV, since coded packets cannot be edited. The index lists the toned spans.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +29,15 @@ import soundfile as sf
 
 from results.files import read_json, remove_leftovers, safe_name, write_text_atomic
 
+from .bleep import bleep, decode_span, spoken_number_spans, within
+from .exports import csv_text
 from .labels import SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .render import render
 from .tables import Filters, ReportError, Tables
 
 INDEX_COLUMNS = ("file", "rule", "severity", "call_id", "agent_id", "team", "date", "finding_start", "finding_end",
-                 "clip_start", "clip_end", "truncated", "message", "evidence", "snippet")
+                 "clip_start", "clip_end", "truncated", "message", "evidence", "snippet", "bleeped")
 # libsndfile subtypes whose decoded samples re-encode to the same samples; anything else is copied as packets
 _EXACT_SUBTYPES = ("PCM_", "FLOAT", "DOUBLE", "ULAW", "ALAW", "ALAC_", "DWVW_", "DPCM_")
 _PART = re.compile(r"^\..+\.[0-9a-f]{8}\.part(\.[^.]+)?$")  # our temporary files (see _temp_beside)
@@ -73,12 +78,14 @@ class Clip:
     message: str
     evidence: str
     snippet: str  # transcript lines within the clip, "坐席：…" / "客户：…", numbers masked
+    bleeped: tuple[tuple[float, float], ...] = ()  # spans (recording seconds) where a spoken number was toned out
 
     def index_row(self) -> dict[str, str]:
         values: dict[str, Any] = {c: getattr(self, c) for c in INDEX_COLUMNS}
         for c in ("finding_start", "finding_end", "clip_start", "clip_end"):
             values[c] = f"{values[c]:.3f}"
         values["truncated"] = "true" if self.truncated else "false"
+        values["bleeped"] = "; ".join(f"{a:.2f}-{b:.2f}" for a, b in self.bleeped)
         return {c: "" if v is None else str(v) for c, v in values.items()}
 
 
@@ -147,7 +154,8 @@ def _publish(tmp: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-def _cut_exact(src: Path, info: Any, start: float, end: float, tmp: Path) -> tuple[float, float]:
+def _cut_exact(src: Path, info: Any, start: float, end: float, tmp: Path,
+               numbers: Sequence[tuple[float, float]] = ()) -> tuple[float, float]:
     rate = info.samplerate
     first = min(max(round(start * rate), 0), info.frames)
     last = min(max(round(end * rate), 0), info.frames)
@@ -158,6 +166,8 @@ def _cut_exact(src: Path, info: Any, start: float, end: float, tmp: Path) -> tup
         data = f.read(last - first, dtype=_read_dtype(info.subtype), always_2d=True)
     if len(data) == 0:  # a header promising more than the file holds
         raise ClipError(f"no samples at {start:.2f} s (recording truncated?)")
+    if numbers:
+        data = bleep(data, rate, first / rate, numbers, 1.0 if data.dtype.kind == "f" else 2.0**31)
     sf.write(str(tmp), data, rate, subtype=info.subtype, format=info.format, endian=info.endian)
     return first / rate, (first + len(data)) / rate
 
@@ -235,20 +245,35 @@ def _cut_packets(src: Path, start: float, end: float, tmp: Path) -> tuple[float,
     return packets.starts[first] + lead, packets.ends[last]
 
 
-def cut_clip(recording: Path, start: float, end: float, dest: Path) -> tuple[float, float]:
+def _cut_decoded(src: Path, start: float, end: float, tmp: Path,
+                 numbers: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    data, rate, offset = decode_span(src, start, end)
+    if len(data) == 0:
+        raise ClipError(f"{start:.2f}-{end:.2f} s lies outside the recording")
+    sf.write(str(tmp), bleep(data, rate, offset, numbers), rate, format="WAV", subtype="PCM_16")
+    return offset, offset + len(data) / rate
+
+
+def cut_clip(recording: Path, start: float, end: float, dest: Path,
+             numbers: Sequence[tuple[float, float]] = ()) -> tuple[float, float]:
     """Write recording[start:end] to `dest` (written whole or not at all); returns the actual (start, end).
 
     Lossless recordings are cut sample-exactly with the original rate, channels and sample format;
     lossy ones by copying coded packets, from the packet at or before `start` to the one covering `end`.
     The span is clamped to the recording. Raises ClipError, or the decoder's error for a broken file.
+    `numbers` (recording seconds) are toned out: a lossless clip keeps its format, a lossy one is decoded
+    and written as 16-bit WAV (`dest` should then end in .wav; see `clip_suffix`).
     """
     recording, dest = Path(recording), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_beside(dest)
     try:
         info = _exact_info(recording)
+        numbers = within(numbers, start, end)
         if info is not None:
-            span = _cut_exact(recording, info, start, end, tmp)
+            span = _cut_exact(recording, info, start, end, tmp, numbers)
+        elif numbers:
+            span = _cut_decoded(recording, start, end, tmp, numbers)
         else:
             span = _cut_packets(recording, start, end, tmp)
         _publish(tmp, dest)
@@ -266,8 +291,10 @@ def recording_duration(path: Path) -> float:
     return _packets(path).ends[-1]
 
 
-def clip_suffix(recording: Path) -> str:
-    """A clip keeps its recording's kind of file."""
+def clip_suffix(recording: Path, bleeped: bool = False) -> str:
+    """A clip keeps its recording's kind of file, unless a lossy one had numbers toned out (then WAV)."""
+    if bleeped and _exact_info(recording) is None:
+        return ".wav"
     if recording.suffix:
         return recording.suffix.lower()
     info = _exact_info(recording)
@@ -342,6 +369,7 @@ class _Cutter:
     options: ClipOptions
     durations: dict[Path, float | str] = field(default_factory=dict)  # length, or why it cannot be read
     transcripts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    numbers: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # spoken personal numbers per call
     taken: set[str] = field(default_factory=lambda: {"index.csv", "index.html"})
 
     def duration(self, path: Path) -> float | str:
@@ -356,6 +384,11 @@ class _Cutter:
         if call_id not in self.transcripts:
             self.transcripts[call_id] = transcript_segments(self.tables.out_dir, call_id)
         return self.transcripts[call_id]
+
+    def spoken_numbers(self, call_id: str) -> list[tuple[float, float]]:
+        if call_id not in self.numbers:
+            self.numbers[call_id] = spoken_number_spans(self.segments(call_id))
+        return self.numbers[call_id]
 
     def clip(self, row: dict[str, Any]) -> Clip | SkippedFinding:
         def skip(reason: str, problem: bool = False) -> SkippedFinding:
@@ -379,9 +412,11 @@ class _Cutter:
         if want_end <= want_start:
             return skip(f"the finding ({fs:.2f}-{fe:.2f} s) lies outside the recording ({duration:.2f} s)")
 
-        name = _unique(clip_name(row["rule"], row["call_id"], want_start, want_end, clip_suffix(path)), self.taken)
+        numbers = within(self.spoken_numbers(row["call_id"]), want_start, want_end)
+        suffix = clip_suffix(path, bool(numbers))
+        name = _unique(clip_name(row["rule"], row["call_id"], want_start, want_end, suffix), self.taken)
         try:
-            clip_start, clip_end = cut_clip(path, want_start, want_end, self.out_dir / name)
+            clip_start, clip_end = cut_clip(path, want_start, want_end, self.out_dir / name, numbers)
         except (ClipError, *_AUDIO_ERRORS) as exc:
             return skip(f"recording unreadable: {path}: {exc}", problem=True)
         return Clip(
@@ -390,6 +425,7 @@ class _Cutter:
             finding_start=fs, finding_end=fe, clip_start=clip_start, clip_end=clip_end, truncated=truncated,
             message=mask_numbers(row["message"] or ""), evidence=mask_numbers(row["evidence"] or ""),
             snippet=snippet(self.segments(row["call_id"]), clip_start, clip_end),
+            bleeped=tuple(within(numbers, clip_start, clip_end)),
         )
 
 
@@ -419,12 +455,7 @@ def make_clips(tables: Tables, filters: Filters, out_dir: Path, options: ClipOpt
 
 
 def index_csv_text(clips: list[Clip]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=INDEX_COLUMNS)
-    writer.writeheader()
-    for clip in clips:
-        writer.writerow(clip.index_row())
-    return buf.getvalue()
+    return csv_text(INDEX_COLUMNS, (clip.index_row() for clip in clips))
 
 
 def write_index(report: ClipReport) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import polars as pl
 
 from callqa.model import SEVERITIES
-from results.files import write_atomic
 
+from .exports import write_frame_csv, write_frame_xlsx
 from .labels import SEVERITY_LABEL, STATUS_LABEL
 from .render import render
 from .tables import Filters, Tables, worst_first
@@ -52,13 +52,11 @@ def _for_export(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_queue_csv(frame: pl.DataFrame, path: Path) -> Path:
-    # the BOM lets Excel open the Chinese text as UTF-8
-    return write_atomic(path, lambda p: _for_export(frame).write_csv(p, include_bom=True))
+    return write_frame_csv(_for_export(frame), path)
 
 
 def write_queue_xlsx(frame: pl.DataFrame, path: Path) -> Path:
-    return write_atomic(path, lambda p: _for_export(frame).write_excel(
-        p, worksheet="质检队列", autofit=True, freeze_panes=(1, 0), autofilter=True))
+    return write_frame_xlsx(_for_export(frame), path, "质检队列", autofit=True, freeze_panes=(1, 0), autofilter=True)
 
 
 def queue_data(frame: pl.DataFrame, call_href: Callable[[str], str], reviews: dict[str, int] | None = None

@@ -21,6 +21,10 @@ Definitions (the HTML and Excel sheets label them in Chinese):
 - an agent is keyed by (team, agent_id): an agent who changed team shows once per team.
 - a week without calls is an error (`ReportError` naming the week and the folder), not an empty report:
   a scheduled scorecard of an empty week means calls did not reach the tables, which someone must see.
+- with the review workspace (`workspace`): the reviewed score beside the automatic one (a reviewed call
+  counts with its false alarms given back, the others with their automatic score; see reviewed.py), and
+  the follow-up cases of the week's calls: the share handled within their deadlines (of those handled or
+  overdue), and the cases open now by age and grade.
 """
 
 from __future__ import annotations
@@ -34,8 +38,12 @@ import polars as pl
 
 from callqa.model import DIMENSIONS
 from qa_checks import load_lexicon
+from workspace.case_stats import AGE_BUCKETS, ALL_TEAMS, calls_dated, case_figures
+from workspace.cases import GRADES
+from workspace.store import Workspace
 
 from .charts import RATE_BIN
+from .reviewed import reviewed_scores
 from .tables import Filters, ReportError, Tables, iso_week, parse_week
 
 KEY_ALERTS = ("alert.surrender", "alert.complaint", "alert.misleading_sale")  # 退保预警, 投诉, 销售误导
@@ -79,10 +87,17 @@ class Scorecard:
     trend: pl.DataFrame
     rules: dict[str, dict[str, str]] = field(default_factory=dict)  # the catalogue: titles, severities
     generated_at: str = field(default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+    reviewed: pl.DataFrame | None = None  # per level: automatic and reviewed score and pass rate (with a workspace)
+    cases: pl.DataFrame | None = None  # per team: on-time handling, open cases by age and grade (with a workspace)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {"overall": self.overall, "teams": self.teams, "agents": self.agents, "violations": self.violations,
-                "alerts": self.alerts, "rate_bins": self.rate_bins, "trend": self.trend}
+        frames = {"overall": self.overall, "teams": self.teams, "agents": self.agents, "violations": self.violations,
+                  "alerts": self.alerts, "rate_bins": self.rate_bins, "trend": self.trend}
+        if self.reviewed is not None:
+            frames["reviewed"] = self.reviewed
+        if self.cases is not None:
+            frames["cases"] = self.cases
+        return frames
 
     def trend_weeks_with_calls(self) -> list[str]:
         """The trend's weeks that have any call: a trend needs two of them."""
@@ -297,9 +312,51 @@ def _trend(partials: pl.LazyFrame, weeks: pl.LazyFrame, teams: pl.LazyFrame) -> 
     )
 
 
+def _reviewed_table(tables: Tables, monday: dt.date, sunday: dt.date, workspace: Workspace,
+                    lexicons: str | os.PathLike[str] | None) -> pl.DataFrame:
+    week = _keys(tables.calls.filter(Filters(date_from=monday, date_to=sunday).call_level())
+                 .select("team", "agent_id", "call_id", "score", "passed")).collect()
+    scores = reviewed_scores(tables.out_dir, week["call_id"].to_list(), workspace.decisions, load_lexicon(lexicons))
+    week = week.join(scores, on="call_id", how="left").with_columns(
+        pl.col("reviewed_score").is_not_null().alias("is_reviewed"),
+        pl.coalesce("reviewed_score", "score").alias("final_score"),
+        pl.coalesce("reviewed_passed", "passed").alias("final_passed"))
+    parts = []
+    for level, keys in LEVELS:
+        aggs = [pl.len().cast(pl.Int64).alias("calls"), pl.col("is_reviewed").sum().cast(pl.Int64).alias("reviewed_calls"),
+                pl.col("false_alarms").fill_null(0).sum().cast(pl.Int64).alias("false_alarms"),
+                pl.col("score").mean().alias("score"), pl.col("final_score").mean().alias("score_reviewed"),
+                pl.col("passed").cast(pl.Float64).mean().alias("pass_rate"),
+                pl.col("final_passed").cast(pl.Float64).mean().alias("pass_rate_reviewed")]
+        grouped = week.group_by(*keys).agg(aggs) if keys else week.select(aggs)
+        parts.append(grouped.with_columns(pl.lit(level).alias("level"),
+                                          *(pl.lit(None, pl.Utf8).alias(k) for k in ("team", "agent_id") if k not in keys)))
+    cols = ["level", "team", "agent_id", "calls", "reviewed_calls", "false_alarms", "score", "score_reviewed",
+            "pass_rate", "pass_rate_reviewed"]
+    return pl.concat([p.select(cols) for p in parts]).sort([_level_order(), "team", "agent_id"], nulls_last=False)
+
+
+CASE_COLUMNS = ("opened", "decided", "on_time", "on_time_rate", "open_now", "overdue_now")
+
+
+def _case_table(workspace: Workspace, monday: dt.date, sunday: dt.date) -> pl.DataFrame:
+    rows = []
+    for f in case_figures(workspace.cases.list(), calls_dated(monday, sunday)):
+        row: dict[str, object] = {"level": "overall" if f.team == ALL_TEAMS else "team",
+                                  "team": None if f.team == ALL_TEAMS else f.team}
+        row.update({c: getattr(f, c) for c in CASE_COLUMNS})
+        row.update(f.by_age)
+        row.update({f"open_{g}": n for g, n in f.by_grade.items()})
+        rows.append(row)
+    schema = {"level": pl.Utf8, "team": pl.Utf8, **{c: pl.Float64 if c == "on_time_rate" else pl.Int64 for c in CASE_COLUMNS},
+              **{key: pl.Int64 for _, key, _ in AGE_BUCKETS}, **{f"open_{g}": pl.Int64 for g in GRADES}}
+    return pl.DataFrame(rows, schema=schema)
+
+
 def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
-                    lexicons: str | os.PathLike[str] | None = None) -> Scorecard:
-    """The scorecard of ISO week `week` ("2026-W47") with `weeks_back` weeks of trend (this one included).
+                    lexicons: str | os.PathLike[str] | None = None, workspace: Workspace | None = None) -> Scorecard:
+    """The scorecard of ISO week `week` ("2026-W47") with `weeks_back` weeks of trend (this one included);
+    with `workspace`, also reviewed scores and follow-up cases.
 
     Raises ReportError for a malformed week, weeks_back < 1, or a week with no calls in the tables.
     """
@@ -357,7 +414,9 @@ def build_scorecard(tables: Tables, week: str, weeks_back: int = 8,
                      out_dir=str(tables.out_dir), rate_lower=lower, rate_upper=upper, pass_target=pass_target,
                      pass_alarm=pass_alarm, overall=overall,
                      teams=teams, agents=agents, violations=violations, alerts=alerts, rate_bins=rate_bins,
-                     trend=trend_df, rules=catalogue)
+                     trend=trend_df, rules=catalogue,
+                     reviewed=_reviewed_table(tables, monday, sunday, workspace, lexicons) if workspace else None,
+                     cases=_case_table(workspace, monday, sunday) if workspace else None)
 
 
 def weeks_with_calls(tables: Tables) -> list[str]:
@@ -407,6 +466,11 @@ def labels(sc: Scorecard) -> dict[str, str]:
         "alert_calls": "预警通话", "prev_pass_rate": "上周通过率", "prev_score": "上周平均分",
         "d_pass_rate": "通过率环比", "d_score": "平均分环比", "week": "周", "week_start": "周一",
         "rank": "排名", "rule": "规则", "title": "名称", "findings": "次数", "bin": "语速区间下限", "share": "占比",
+        "reviewed_calls": "已复核通话", "false_alarms": "误报", "score_reviewed": "复核后平均分",
+        "pass_rate_reviewed": "复核后通过率", "opened": "问题件数", "decided": "已到期或已处理", "on_time": "按时处理",
+        "on_time_rate": "按时处理率", "open_now": "未结问题件", "overdue_now": "其中超时",
     }
+    names.update({key: f"未结·{label}" for _, key, label in AGE_BUCKETS})
+    names.update({f"open_{g}": f"未结·{g}" for g in GRADES})
     names.update({alert_column(r): sc.title(r) for r in KEY_ALERTS})
     return names

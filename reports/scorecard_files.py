@@ -11,14 +11,16 @@ import polars as pl
 
 from results.files import write_atomic, write_text_atomic
 
+from .exports import neutralise_frame, write_frame_csv, xlsx_workbook
 from .scorecard import FORMATS, Scorecard, labels
 from .scorecard_page import render_html
 from .tables import ReportError
 
 SHEETS = {"overall": "总览", "teams": "团队", "agents": "坐席", "violations": "违规排行", "alerts": "预警",
-          "rate_bins": "语速分布", "trend": "趋势"}
+          "rate_bins": "语速分布", "trend": "趋势", "reviewed": "人工复核", "cases": "回访问题件"}
 LEVEL_NAMES = {"overall": "全部", "team": "团队", "agent": "坐席"}
-_PERCENT = ("pass_rate", "prev_pass_rate", "d_pass_rate", "rate_below", "rate_within", "rate_above", "share")
+_PERCENT = ("pass_rate", "prev_pass_rate", "d_pass_rate", "rate_below", "rate_within", "rate_above", "share",
+            "pass_rate_reviewed", "on_time_rate")
 
 
 def write_csv(sc: Scorecard, directory: str | os.PathLike[str]) -> list[Path]:
@@ -27,24 +29,21 @@ def write_csv(sc: Scorecard, directory: str | os.PathLike[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in sc.frames().items():
-        paths.append(write_atomic(out / f"{name}.csv",
-                                  lambda tmp, f=frame: f.write_csv(tmp, include_bom=True, float_precision=4)))
+        paths.append(write_frame_csv(frame, out / f"{name}.csv", float_precision=4))
     return paths
 
 
 def write_excel(sc: Scorecard, path: str | os.PathLike[str]) -> Path:
     """One sheet per table with Chinese headers, percentages formatted, and a line chart of the trend."""
-    import xlsxwriter
-
     names = labels(sc)
 
     def write(tmp: Path) -> None:
         # names from the manifests are data: "=…" must not become a formula, nor "http…" a link
-        with xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False}) as wb:
+        with xlsx_workbook(tmp) as wb:
             for key, frame in sc.frames().items():
                 shown = frame.with_columns(pl.col("level").replace_strict(LEVEL_NAMES)) if "level" in frame.columns \
                     else frame
-                shown = shown.rename({c: names.get(c, c) for c in shown.columns})
+                shown = neutralise_frame(shown.rename({c: names.get(c, c) for c in shown.columns}))
                 formats: dict[str, str] = {names[c]: "0.0%" for c in _PERCENT if c in frame.columns}
                 shown.write_excel(workbook=wb, worksheet=SHEETS[key], column_formats=formats,
                                   float_precision=1, autofit=True, freeze_panes=(1, 0),

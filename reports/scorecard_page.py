@@ -18,7 +18,7 @@ from .charts import (
     svg_lines,
 )
 from .render import asset
-from .scorecard import DIMENSIONS, KEY_ALERTS, TOP_OVERALL, Scorecard, alert_column, labels
+from .scorecard import AGE_BUCKETS, DIMENSIONS, GRADES, KEY_ALERTS, TOP_OVERALL, Scorecard, alert_column, labels
 from .tables import iso_week
 
 _CSS = """
@@ -143,6 +143,40 @@ def _html_alerts(sc: Scorecard) -> str:
             + "<h3>有预警的坐席</h3>" + _table(["团队", "坐席", *titles], agent_rows))
 
 
+def _html_reviewed(sc: Scorecard) -> str:
+    """Automatic and reviewed score side by side, per team and agent."""
+    if sc.reviewed is None:
+        return ""
+    rows, classes = [], []
+    for r in sc.reviewed.iter_rows(named=True):
+        name = "全部" if r["level"] == "overall" else (r["team"] if r["level"] == "team" else f'{r["team"]} · {r["agent_id"]}')
+        rows.append([_td(name, left=True), _td(str(r["calls"])), _td(str(r["reviewed_calls"])), _td(str(r["false_alarms"])),
+                     _td(fmt_num(r["score"])), _td(fmt_num(r["score_reviewed"])), _td(fmt_pct(r["pass_rate"])),
+                     _td(fmt_pct(r["pass_rate_reviewed"]))])
+        classes.append("team" if r["level"] != "agent" else "")
+    return ("<h2>人工复核</h2><p class=\"note\">复核后得分：已复核通话去掉被判为误报的发现后重新计分，"
+            "未复核通话按自动评分计。</p>"
+            + _table(["团队 / 坐席", "通话数", "已复核", "误报", "自动平均分", "复核后平均分", "自动通过率", "复核后通过率"],
+                     rows, classes))
+
+
+def _html_cases(sc: Scorecard) -> str:
+    """On-time handling of the week's follow-up cases, and the cases open now by age and grade."""
+    if sc.cases is None:
+        return ""
+    names = labels(sc)
+    ages = [k for _, k, _ in AGE_BUCKETS]
+    grades = [f"open_{g}" for g in GRADES]
+    rows = [[_td("全部" if r["level"] == "overall" else r["team"], left=True), _td(str(r["opened"])),
+             _td(str(r["decided"])), _td(str(r["on_time"])), _td(fmt_pct(r["on_time_rate"])), _td(str(r["open_now"])),
+             _td(str(r["overdue_now"])), *(_td(str(r[c])) for c in ages + grades)]
+            for r in sc.cases.iter_rows(named=True)]
+    return ("<h2>回访问题件</h2><p class=\"note\">问题件数与按时处理率：本周通话生成的问题件（已处理或已超时者计入处理率）；"
+            "未结问题件：当前仍未回复或结案的全部问题件，按已等待时长与等级。</p>"
+            + _table(["团队", *(names[c] for c in ("opened", "decided", "on_time", "on_time_rate", "open_now",
+                                                  "overdue_now")), *(names[c] for c in ages + grades)], rows))
+
+
 def pass_class(sc: Scorecard, value: float | None) -> str:
     """A pass rate against the team's fixed levels: on target (ok), under it (near), under the alarm (low)."""
     if value is None:
@@ -161,13 +195,20 @@ def _pass_legend(sc: Scorecard) -> str:
             f'<i style="background:#fadbd8"></i>低于 {fmt_pct(sc.pass_alarm)}</span></p>')
 
 
-def render_html(sc: Scorecard) -> str:
+def render_html(sc: Scorecard, header: str = "") -> str:
+    """The page; `header` (HTML, trusted) goes first in the body (a server's navigation)."""
     o = sc.overall.row(0, named=True)
     cards = [("通话数", str(o["calls"]), ""), ("通过率", fmt_pct(o["pass_rate"]), fmt_delta(o["d_pass_rate"], True)),
              ("平均分", fmt_num(o["score"]), fmt_delta(o["d_score"], False)),
              *((labels(sc)[d], fmt_num(o[d]), "") for d in DIMENSIONS),
              ("平均语速", fmt_num(o["rate_mean"]), ""), ("预警通话", str(o["alert_calls"]), ""),
              *((sc.title(a), str(o[alert_column(a)]), "") for a in KEY_ALERTS)]
+    if sc.reviewed is not None:
+        r = sc.reviewed.row(0, named=True)
+        cards[3:3] = [("复核后平均分", fmt_num(r["score_reviewed"]), ""), ("已复核通话", str(r["reviewed_calls"]), "")]
+    if sc.cases is not None:
+        c = sc.cases.row(0, named=True)
+        cards += [("问题件按时处理率", fmt_pct(c["on_time_rate"]), ""), ("未结问题件", str(c["open_now"]), "")]
     card_html = "".join(f"<div class=\"card\"><span>{esc(k)}</span><b>{esc(v)}</b>{d}</div>" for k, v, d in cards)
     top = sc.violations.filter(pl.col("level") == "overall")
     bars = svg_bars(f"违规排行（前{TOP_OVERALL}，按次数）",
@@ -190,7 +231,7 @@ def render_html(sc: Scorecard) -> str:
     agents_html = _table(_group_head(sc, ["agent_id"]), agent_rows, classes)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{asset("fonts.css")}{_CSS}</style></head><body>
+<title>{esc(f"坐席质检周报 {sc.week}")}</title><style>{asset("fonts.css")}{_CSS}</style></head><body>{header}
 <h1>坐席质检周报 {esc(sc.week)}</h1>
 <p class="meta">{esc(sc.monday)} 至 {esc(sc.sunday)} · 数据目录 {esc(sc.out_dir)} · 生成于 {esc(sc.generated_at)} ·
 环比为与上周（{esc(iso_week(sc.monday - dt.timedelta(days=7)))}）之差，通过率以百分点计</p>
@@ -199,6 +240,7 @@ def render_html(sc: Scorecard) -> str:
 <h2>违规排行</h2>{bars}
 <h2>语速分布</h2>{histogram}{bands}
 <h2>预警</h2>{_html_alerts(sc)}
+{_html_reviewed(sc)}{_html_cases(sc)}
 <h2>团队</h2>{teams_html}{_pass_legend(sc)}
 <h2>坐席</h2>{agents_html}
 </body></html>

@@ -21,6 +21,8 @@ from typing import Any
 
 from prefect import flow, task
 
+from workspace.store import results_workspace
+
 from .scorecard import FORMATS, Scorecard, build_scorecard, previous_week
 from .scorecard_files import write_all
 from .tables import ReportError, Tables, parse_week
@@ -47,8 +49,13 @@ def default_dest(out_dir: str | Path, week: str) -> Path:
 
 @task(name="build-scorecard", retries=2, retry_delay_seconds=30, retry_condition_fn=_retry_unless_report_error,
       persist_result=False)
-def build_task(out_dir: str, week: str, weeks_back: int) -> Scorecard:
-    return build_scorecard(Tables(Path(out_dir)), week, weeks_back)
+def build_task(out_dir: str, week: str, weeks_back: int, db: str | None = None) -> Scorecard:
+    workspace = results_workspace(out_dir, db)  # reviewed scores and follow-up cases, where there is a workspace
+    try:
+        return build_scorecard(Tables(Path(out_dir)), week, weeks_back, workspace=workspace)
+    finally:
+        if workspace is not None:
+            workspace.close()
 
 
 @task(name="write-scorecard", retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_unless_report_error,
@@ -59,13 +66,14 @@ def write_task(scorecard: Scorecard, dest: str, formats: Sequence[str]) -> list[
 
 @flow(name="callqa-weekly-scorecard", log_prints=True)
 def weekly_scorecard(out_dir: str, week: str | None = None, dest: str | None = None, weeks_back: int = 8,
-                     formats: list[str] | None = None) -> list[str]:
+                     formats: list[str] | None = None, db: str | None = None) -> list[str]:
     """Build and write the scorecard of `week` (default: the last complete ISO week) from the result
-    tables in `out_dir`; returns the files written (default folder: out_dir/scorecards/<week>/)."""
+    tables in `out_dir` (and the review workspace `db`, default the folder's own, where there is one);
+    returns the files written (default folder: out_dir/scorecards/<week>/)."""
     week = week or previous_week(dt.date.today())
     parse_week(week)  # a malformed week fails here, before any task
     target = dest or str(default_dest(out_dir, week))
-    scorecard = build_task(out_dir, week, weeks_back)
+    scorecard = build_task(out_dir, week, weeks_back, db)
     files = write_task(scorecard, target, list(formats or FORMATS))
     print(f"scorecard {scorecard.week}: {scorecard.overall['calls'][0]} calls, {len(files)} files in {target}")
     return files
@@ -82,7 +90,7 @@ def require_server() -> None:
 
 
 def deploy_weekly(out_dir: str | Path, dest: str | None = None, weeks_back: int = 8, name: str = DEPLOYMENT,
-                  cron: str = CRON, timezone: str = TIMEZONE) -> None:
+                  cron: str = CRON, timezone: str = TIMEZONE, db: str | None = None) -> None:
     """Serve the flow on a Monday cron (blocks until stopped). Each run picks the week that just ended;
     `dest` of None writes into out_dir/scorecards/<week>/ so every week keeps its own folder."""
     from prefect.schedules import Cron
@@ -91,6 +99,8 @@ def deploy_weekly(out_dir: str | Path, dest: str | None = None, weeks_back: int 
     params: dict[str, Any] = {"out_dir": str(Path(out_dir).resolve()), "weeks_back": weeks_back}
     if dest:
         params["dest"] = str(Path(dest).resolve())
+    if db:
+        params["db"] = db
     weekly_scorecard.serve(name=name, schedule=Cron(cron, timezone=timezone), parameters=params,
                            description=f"Weekly QA scorecard of {params['out_dir']}, {cron} ({timezone})")
 

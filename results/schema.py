@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from callqa.masking import mask_numbers
 from callqa.model import Severity, Status
 
 CALL_COLUMNS = {
@@ -17,7 +18,7 @@ CALL_COLUMNS = {
     "duration": pl.Float64, "agent_chars_per_min": pl.Float64, "customer_chars_per_min": pl.Float64,
     "thanks_count": pl.Int64, "talk_ratio": pl.Float64, "items_asked": pl.Int64, "items_total": pl.Int64,
     "role_confidence": pl.Float64, "separation": pl.Utf8, "recording": pl.Utf8, "audio_sha256": pl.Utf8,
-    "lexicon_fingerprint": pl.Utf8, "run_id": pl.Utf8,
+    "lexicon_fingerprint": pl.Utf8, "run_id": pl.Utf8, "early_end": pl.Utf8,
 }
 FINDING_COLUMNS = {
     "call_id": pl.Utf8, "agent_id": pl.Utf8, "team": pl.Utf8, "started_at": pl.Utf8, "rule": pl.Utf8,
@@ -65,18 +66,26 @@ def call_row(result: dict[str, Any]) -> dict[str, Any]:
         "role_confidence": p.get("role_confidence"), "separation": p.get("separation"),
         "recording": result.get("recording"), "audio_sha256": p.get("audio_sha256"),
         "lexicon_fingerprint": (result.get("scoring") or {}).get("lexicon_fingerprint"), "run_id": run_of(result),
+        "early_end": m.get("early_end"),  # why a call ended early (not the policyholder, refused…): a follow-up case
     }
 
 
+def _masked(text: str | None) -> str | None:
+    return None if text is None else mask_numbers(text)
+
+
 def finding_rows(result: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """A call's findings as table rows; personal numbers in the evidence and message are masked, since the
+    tables are read by every report (the per-call result keeps the words as recognised)."""
     run_id = run_of(result)
     for f in result.get("findings", []):
         yield {
             "call_id": result["call_id"], "agent_id": result.get("agent_id"), "team": result.get("team"),
             "started_at": result.get("started_at"), "rule": f["rule"], "kind": f["kind"],
             "severity": f["severity"], "dimension": f.get("dimension"), "item": f.get("item"),
-            "speaker": f.get("speaker"), "start": f.get("start"), "end": f.get("end"), "evidence": f.get("evidence"),
-            "message": f.get("message"), "weight": f.get("weight"), "status": status_of(f),
-            "confidence": f.get("confidence"), "basis": f.get("basis"), "recording": result.get("recording"),
+            "speaker": f.get("speaker"), "start": f.get("start"), "end": f.get("end"),
+            "evidence": _masked(f.get("evidence")), "message": _masked(f.get("message")), "weight": f.get("weight"),
+            "status": status_of(f), "confidence": f.get("confidence"), "basis": f.get("basis"),
+            "recording": result.get("recording"),
             "run_id": run_id,
         }

@@ -27,7 +27,8 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-def start_browser() -> Any:
+def start_browser(network_log: bool = False) -> Any:
+    """`network_log`: also keep Chromium's network events (driver.get_log("performance"))."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -37,7 +38,7 @@ def start_browser() -> Any:
                 "--autoplay-policy=no-user-gesture-required", "--disable-background-networking",
                 "--window-size=1400,1000", "--allow-file-access-from-files"):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
     return webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
 
 

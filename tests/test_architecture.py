@@ -1,4 +1,5 @@
-"""Packages depend one way: model ← checks ← pipelines; model, results ← reports; the command line on top.
+"""Packages depend one way: model ← checks ← pipelines; model, results ← workspace ← reports ← webapp; the
+command line on top.
 
 Every import of the project's own modules is read from the source (module level and inside functions) and
 held against the allowed directions; and no two modules import each other, directly or round a cycle.
@@ -12,17 +13,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("callqa", "qa_checks", "results", "pipelines", "reports")
+PACKAGES = ("callqa", "qa_checks", "results", "pipelines", "workspace", "reports", "webapp")
 
 # layer of a module, and the layers each layer may import
 MODEL, CHECKS, RESULTS, PIPELINES, REPORTS, CLI = "model", "checks", "results", "pipelines", "reports", "cli"
+WORKSPACE, WEBAPP = "workspace", "webapp"
 ALLOWED = {
     MODEL: {MODEL},
     CHECKS: {MODEL, CHECKS},
     RESULTS: {MODEL, RESULTS},
     PIPELINES: {MODEL, CHECKS, RESULTS, PIPELINES},
-    REPORTS: {MODEL, CHECKS, RESULTS, REPORTS},
-    CLI: {MODEL, CHECKS, RESULTS, PIPELINES, REPORTS, CLI},
+    # the review workspace's database: people's decisions, appeals, cases, users, the audit log
+    WORKSPACE: {MODEL, RESULTS, WORKSPACE},
+    REPORTS: {MODEL, CHECKS, RESULTS, WORKSPACE, REPORTS},
+    # the web app: nothing imports it but the command line
+    WEBAPP: {MODEL, CHECKS, RESULTS, WORKSPACE, REPORTS, WEBAPP},
+    CLI: {MODEL, CHECKS, RESULTS, PIPELINES, WORKSPACE, REPORTS, WEBAPP, CLI},
 }
 
 
@@ -30,7 +36,8 @@ def layer(module: str) -> str:
     top = module.split(".")[0]
     if top == "callqa":
         return CLI if module.startswith("callqa.cli") else MODEL
-    return {"qa_checks": CHECKS, "results": RESULTS, "pipelines": PIPELINES, "reports": REPORTS}[top]
+    return {"qa_checks": CHECKS, "results": RESULTS, "pipelines": PIPELINES, "workspace": WORKSPACE,
+            "reports": REPORTS, "webapp": WEBAPP}[top]
 
 
 def modules() -> dict[str, Path]:

@@ -22,9 +22,10 @@ from click.testing import CliRunner
 from reportdata import FIXTURES, build_output
 
 from callqa.cli_clips import clips as clips_command
+from callqa.masking import mask_numbers
 from callqa.model import transcript_from_dict
+from reports.bleep import TONE_LEVEL, spoken_number_spans
 from reports.clips import INDEX_COLUMNS, Clip, ClipOptions, ClipReport, cut_clip, make_clips, select_findings
-from reports.masking import mask_numbers
 from reports.tables import Filters, Tables
 from results.files import read_json
 from results.store import ResultStore
@@ -145,7 +146,15 @@ def test_lossless_clips_are_the_original_samples(output: Path, all_clips: ClipRe
         assert abs(clip.clip_start - want_start) <= 1 / sr, clip.file
         assert abs(clip.clip_end - want_end) <= 1 / sr, clip.file
         offset = round(clip.clip_start * sr)
-        np.testing.assert_array_equal(y, orig[:, offset:offset + n], err_msg=clip.file)
+        # the original samples, except where a spoken number was toned out
+        toned = np.zeros(n, bool)
+        for a, b in clip.bleeped:
+            toned[max(0, round((a - clip.clip_start) * sr)):round((b - clip.clip_start) * sr)] = True
+        np.testing.assert_array_equal(y[:, ~toned], orig[:, offset:offset + n][:, ~toned], err_msg=clip.file)
+        if toned.any():
+            assert np.allclose(np.abs(y[:, toned]).max(), TONE_LEVEL, atol=0.01)
+    # every clip over a call's opening (工号…) or a customer's number has that number toned out
+    assert any(c.bleeped for c in all_clips.clips)
 
 
 def test_long_findings_are_capped_and_marked(all_clips: ClipReport) -> None:
@@ -214,6 +223,8 @@ def test_lossy_clips_are_packet_copies_at_the_reported_offset(output: Path, tmp_
 
     def use_lossy(result: dict[str, Any], transcript: dict[str, Any]) -> None:
         result["recording"] = transcript["recording"] = str(recording)
+        for seg in transcript["segments"]:  # no spoken number: the clips are packet copies
+            seg["text"] = mask_numbers(seg["text"])
 
     out = rescored(output, tmp_path / "out", {LOSSY_CALL: use_lossy})
     report = make_clips(Tables(out), Filters(agent=("A017",)), tmp_path / "clips")
@@ -250,6 +261,43 @@ def test_lossy_clips_are_packet_copies_at_the_reported_offset(output: Path, tmp_
         assert max(corr) > 0.9 and abs(lags[int(np.argmax(corr))]) <= 2, clip.file
     # the other agent's lossless calls are untouched by the lossy one
     assert all(c.file.endswith(".wav") for c in report.clips if c.call_id != LOSSY_CALL)
+
+
+def test_a_lossy_clip_over_a_spoken_number_is_decoded_with_the_number_toned_out(output: Path, tmp_path: Path) -> None:
+    recording = encode_lossy(FIXTURES / f"{LOSSY_CALL}.flac", tmp_path / f"{LOSSY_CALL}.mp3")
+    said: list[tuple[float, float]] = []
+
+    def number_with_words(result: dict[str, Any], transcript: dict[str, Any]) -> None:
+        result["recording"] = transcript["recording"] = str(recording)
+        seg = next(s for s in transcript["segments"] if "工号" in s["text"])
+        # the recogniser's words: the 工号 read out in two words, timed inside the segment
+        t, step = seg["start"], (seg["end"] - seg["start"]) / 6
+        words = ["您好新华保险", "回访专员陈静", "工号", "五一", "七三", "方便吗"]
+        seg["words"] = [{"word": w, "start": t + i * step, "end": t + (i + 1) * step} for i, w in enumerate(words)]
+        said.append((t + 3 * step, t + 5 * step))
+
+    out = rescored(output, tmp_path / "out", {LOSSY_CALL: number_with_words})
+    report = make_clips(Tables(out), Filters(agent=("A017",)), tmp_path / "clips")
+    clip = next(c for c in report.clips if c.call_id == LOSSY_CALL and c.bleeped)
+    assert clip.file.endswith(".wav")
+    (a, b), = clip.bleeped
+    assert a == pytest.approx(said[0][0] - 0.08, abs=1e-6) and b == pytest.approx(said[0][1] + 0.08, abs=1e-6)
+    y, sr = load(report.out_dir / clip.file)
+    inside = y[:, round((a - clip.clip_start) * sr) + 10:round((b - clip.clip_start) * sr) - 10]
+    spectrum = np.abs(np.fft.rfft(inside[0]))
+    assert abs(np.fft.rfftfreq(inside.shape[1], 1 / sr)[int(np.argmax(spectrum))] - 1000) < 20  # the tone
+    row = next(r for r in read_index(report.out_dir) if r["file"] == clip.file)
+    assert row["bleeped"] == f"{a:.2f}-{b:.2f}"
+
+
+def test_spoken_numbers_are_placed_by_word_timings_or_by_their_share_of_a_segment() -> None:
+    words = [{"word": w, "start": float(i), "end": i + 1.0} for i, w in enumerate(["我的", "手机", "幺三八", "啊",
+                                                                                     "一二三四", "五六", "七八", "好"])]
+    assert spoken_number_spans([{"start": 0, "end": 8, "text": "", "words": words}]) == [(1.92, 7.08)]
+    guess = spoken_number_spans([{"start": 10.0, "end": 20.0, "text": "尾号3、2、1、5好的"}])
+    (a, b), = guess
+    assert 10.0 <= a < 12.0 and 16.0 < b <= 20.0  # 尾号 is two of twelve characters; 好的 the last two
+    assert spoken_number_spans([{"start": 0, "end": 5, "text": "保费六千元，十五年交"}]) == []
 
 
 # ---- filters -----------------------------------------------------------------------------------------

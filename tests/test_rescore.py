@@ -16,10 +16,10 @@ from reportdata import build_output
 from callqa.cli import main
 from pipelines.flow import rescore
 from reports.review import finding_key
-from reports.reviews import Review, ReviewStore, apply_to_scoring
 from reports.tables import Tables
 from results.schema import run_of
 from results.store import ResultStore
+from workspace.decisions import Review, ReviewStore, apply_to_scoring
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,13 +1,10 @@
-"""The queue and review pages in a real headless browser, from disk and from the review server."""
+"""The queue and review pages in a real headless browser, from disk (the web app: test_webapp_browser.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-import urllib.request
-import zipfile
-from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -17,8 +14,6 @@ from reportdata import FIXTURES, build_output, fixture_transcript, manifest
 from callqa.model import transcript_from_dict
 from pipelines.scoring import score_transcript
 from reports.queue import queue_frame
-from reports.reviews import ReviewStore
-from reports.server import make_server, serve_in_thread
 from reports.site import build_site
 from reports.tables import Filters, Tables
 from results.store import ResultStore
@@ -197,100 +192,6 @@ def test_personal_numbers_are_masked_in_every_page_source(site, driver):
                     assert run not in on_disk, (page.name, run)
     pii_page = (dest / "calls" / "pii_call.html").read_text(encoding="utf-8")
     assert "**************" in pii_page  # masked, not dropped: the reviewer sees a number was said
-
-
-def test_server_pages_seek_export_and_store_reviews(site, driver):
-    out, _ = site
-    server = make_server(out, port=0)
-    serve_in_thread(server)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        driver.get(base + "/")
-        choose(driver, "team", "回访二组")
-        want = expected(out, team=("回访二组",))
-        assert queue_ids(driver) == want
-        href = driver.find_element("id", "export-xlsx").get_attribute("href")
-        with urllib.request.urlopen(href) as resp:
-            book = zipfile.ZipFile(BytesIO(resp.read()))
-        sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
-        assert sheet.count("<row ") == len(want) + 1  # the header and one row per call
-        with urllib.request.urlopen(base + "/export.csv?rule=forbidden") as resp:
-            lines = resp.read().decode("utf-8-sig").strip().splitlines()
-        assert len(lines) - 1 == len(expected(out, rule=("forbidden",)))
-
-        driver.find_element("css selector", '#queue a[href*="stereo_fast_loud"]').click()
-        wait_for(lambda: driver.execute_script("return document.getElementById('player').readyState >= 1"),
-                 what="audio metadata over HTTP")
-        finding = driver.find_element("css selector", '.finding[data-rule="alert.complaint"]')
-        start = float(finding.get_attribute("data-seek"))
-        finding.click()
-        wait_for(lambda: abs(driver.execute_script("return document.getElementById('player').currentTime") - start)
-                 < 0.75, what="seek over HTTP (byte ranges)")
-        driver.find_element("id", "reviewer").send_keys("质检员甲")
-        finding.find_element("css selector", ".comment").send_keys("客户明确要投诉")
-        finding.find_element("css selector", 'button[data-verdict="confirmed"]').click()
-        wait_for(lambda: "已确认违规" in finding.find_element("css selector", ".saved").text, what="review saved")
-        stored = ReviewStore(out / "reviews.sqlite3").current("stereo_fast_loud")
-        assert [(r.rule, r.verdict, r.reviewer, r.comment) for r in stored] == [
-            ("alert.complaint", "confirmed", "质检员甲", "客户明确要投诉")]
-        # the decision is shown again on a fresh load, and counted in the queue
-        driver.refresh()
-        wait_for(lambda: "已确认违规" in driver.find_element(
-            "css selector", '.finding[data-rule="alert.complaint"] .saved').text, what="review reloaded")
-        driver.get(base + "/")
-        row = driver.find_element("css selector", '#queue tr[data-call="stereo_fast_loud"]')
-        assert "已复核 1 项" in row.text
-        assert console_errors(driver) == []
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_server_rejects_bad_reviews_and_unknown_calls(site):
-    out, _ = site
-    server = make_server(out, port=0)
-    serve_in_thread(server)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-
-    def post(body: bytes) -> tuple[int, dict]:
-        req = urllib.request.Request(base + "/api/reviews", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    try:
-        assert post(b"{not json")[0] == 400
-        status, body = post(json.dumps({"call_id": "mono_issues", "finding_key": "0:x:1", "rule": "x",
-                                        "verdict": "confirmed"}).encode())
-        assert status == 400 and "no finding" in body["error"]
-        status, body = post(json.dumps({"call_id": "mono_issues", "finding_key": "0:identity.weak:1",
-                                        "rule": "identity.weak", "verdict": "maybe"}).encode())
-        assert status == 400 and "verdict" in body["error"]
-        assert post(json.dumps({"call_id": "nope", "finding_key": "k", "rule": "r",
-                                "verdict": "appeal"}).encode())[0] == 404
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(base + "/calls/nope.html")
-        assert err.value.code == 404
-        req = urllib.request.Request(base + "/audio/stereo_clean", headers={"Range": "bytes=10-19"})
-        with urllib.request.urlopen(req) as resp:
-            assert resp.status == 206 and resp.read() == (FIXTURES / "stereo_clean.wav").read_bytes()[10:20]
-        assert ReviewStore(out / "reviews.sqlite3").history("mono_issues") == []
-        # the queue page for a period: the server narrows it before the page is made
-        for query, want in (("week=2026-W47", expected(out, week="2026-W47")), ("week=2026-W48", []),
-                            ("from=2026-11-19", expected(out, date_from=dt.date(2026, 11, 19)))):
-            with urllib.request.urlopen(f"{base}/?{query}") as resp:
-                page = resp.read().decode("utf-8")
-            data = json.loads(re.search(r'id="queue-data">(.*?)</script>', page, re.S).group(1))
-            assert [c["id"] for c in data["calls"]] == want, query
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(base + "/?week=47")
-        assert err.value.code == 400
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_clips_index_plays_every_clip_from_disk(site, driver, tmp_path):

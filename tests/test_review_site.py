@@ -16,9 +16,9 @@ from qa_checks import load_lexicon
 from reports.masking import mask_numbers
 from reports.ratecurve import rate_curve
 from reports.review import build_view, load_call
-from reports.reviews import ReviewError, ReviewStore, review_from_dict
 from reports.site import build_site
 from reports.tables import Filters, ReportError, Tables
+from workspace.decisions import ReviewError, ReviewStore, review_from_dict
 
 
 @pytest.fixture()

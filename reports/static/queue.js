@@ -2,6 +2,7 @@
 (function () {
   const data = JSON.parse(document.getElementById("queue-data").textContent);
   const form = document.getElementById("filters");
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); });  // the filters apply as they change
   const server = form.dataset.server === "true";
   const body = document.querySelector("#queue tbody");
   const MAX_ROWS = 500;  // the table shows the worst 500; exports hold every match

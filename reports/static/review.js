@@ -57,18 +57,33 @@
     });
   }
 
-  // reviews: only where a server can store them
+  // reviews, appeals and cases: only where the workspace server keeps them
   if (meta.dataset.server !== "true") return;
   const callId = meta.dataset.call;
   const runId = meta.dataset.run;
-  const reviewer = document.getElementById("reviewer");
-  reviewer.value = localStorage.getItem("callqa.reviewer") || "";
-  reviewer.addEventListener("change", function () { localStorage.setItem("callqa.reviewer", reviewer.value); });
-  const labels = { confirmed: "已确认违规", false_positive: "已标为误报", appeal: "已申诉" };
+  const canRule = meta.dataset.canRule === "true";
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const labels = { confirmed: "已确认违规", false_positive: "已标为误报", appeal: "申诉中" };
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) throw new Error(data.error || ("HTTP " + r.status));
+        return data;
+      });
+    });
+  }
 
   function describe(review) {
     return labels[review.verdict] + (review.reviewer ? " · " + review.reviewer : "") +
       (review.comment ? " · " + review.comment : "");
+  }
+
+  function findingEl(key) {
+    return document.querySelector('.finding[data-key="' + CSS.escape(key) + '"]');
   }
 
   function show(li, review) {
@@ -76,34 +91,113 @@
     li.dataset.verdict = review.verdict;
   }
 
-  fetch("/api/reviews?call_id=" + encodeURIComponent(callId))
-    .then(function (r) { return r.json(); })
-    .then(function (data) {
-      data.findings.forEach(function (row) {
-        const li = document.querySelector('.finding[data-key="' + CSS.escape(row.finding_key) + '"]');
-        if (li) show(li, row);
+  function showAppeal(li, appeal) {
+    const box = li.querySelector(".appeal-state");
+    box.replaceChildren();
+    const text = document.createElement("span");
+    text.textContent = "申诉 #" + appeal.id + "（" + appeal.filed_by + "）：" + appeal.reason + " · " + appeal.status_label +
+      (appeal.ruled_by ? "（" + appeal.ruled_by + (appeal.ruling ? "：" + appeal.ruling : "") + "）" : "");
+    box.appendChild(text);
+    li.dataset.appeal = appeal.status;
+    if (canRule && appeal.status === "pending") {
+      [["upheld", "申诉成立"], ["rejected", "驳回"]].forEach(function (pair) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.ruling = pair[0];
+        b.textContent = pair[1];
+        b.addEventListener("click", function () {
+          const comment = li.querySelector(".comment");
+          post("/api/appeals/" + appeal.id + "/ruling", { outcome: pair[0], ruling: comment ? comment.value : "" })
+            .then(function (data) { showAppeal(li, data.appeal); show(li, data.decision); loadCases(); })
+            .catch(function (err) { li.querySelector(".saved").textContent = "裁决失败：" + err.message; });
+        });
+        box.appendChild(b);
       });
-      const earlier = document.getElementById("earlier");
-      data.earlier.forEach(function (row) {
-        const item = document.createElement("li");
-        item.className = "muted";
-        item.textContent = row.rule + (row.item ? " [" + row.item + "]" : "") + "：" + describe(row) + " · " + row.created_at;
-        earlier.querySelector("ul").appendChild(item);
-      });
-      earlier.hidden = data.earlier.length === 0;
+    }
+  }
+
+  function showCases(cases) {
+    const list = document.getElementById("cases");
+    if (!list) return;
+    if (!cases.length) {
+      const none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "无";
+      list.replaceChildren(none);
+      return;
+    }
+    list.replaceChildren.apply(list, cases.map(function (c) {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = "/cases/" + c.id;
+      a.textContent = "#" + c.id + " " + c.type_title + "（" + c.grade + "）";
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" · " + c.status_label + (c.overdue ? " · 已超时" : "")));
+      return li;
+    }));
+  }
+
+  function load() {
+    return fetch("/api/reviews?call_id=" + encodeURIComponent(callId), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); });
+  }
+
+  function loadCases() {
+    load().then(function (data) { showCases(data.cases || []); });
+  }
+
+  load().then(function (data) {
+    data.findings.forEach(function (row) {
+      const li = findingEl(row.finding_key);
+      if (li) show(li, row);
     });
+    (data.appeals || []).forEach(function (appeal) {
+      const li = appeal.finding_key ? findingEl(appeal.finding_key) : null;
+      if (li) showAppeal(li, appeal);
+    });
+    showCases(data.cases || []);
+    const earlier = document.getElementById("earlier");
+    data.earlier.forEach(function (row) {
+      const item = document.createElement("li");
+      item.className = "muted";
+      item.textContent = row.rule + (row.item ? " [" + row.item + "]" : "") + "：" + describe(row) + " · " + row.created_at;
+      earlier.querySelector("ul").appendChild(item);
+    });
+    earlier.hidden = data.earlier.length === 0;
+  });
+
+  function finding(li) {
+    return { call_id: callId, run_id: runId, finding_key: li.dataset.key, rule: li.dataset.rule };
+  }
 
   document.querySelectorAll(".finding [data-verdict]").forEach(function (button) {
     button.addEventListener("click", function () {
       const li = button.closest(".finding");
-      const body = {
-        call_id: callId, run_id: runId, finding_key: li.dataset.key, rule: li.dataset.rule,
-        verdict: button.dataset.verdict, comment: li.querySelector(".comment").value, reviewer: reviewer.value
-      };
-      fetch("/api/reviews", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
-        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-        .then(function (row) { show(li, row); })
+      const body = Object.assign(finding(li), { verdict: button.dataset.verdict, comment: li.querySelector(".comment").value });
+      post("/api/reviews", body)
+        .then(function (row) { show(li, row); loadCases(); })
         .catch(function (err) { li.querySelector(".saved").textContent = "保存失败：" + err.message; });
     });
   });
+
+  document.querySelectorAll(".finding [data-appeal]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      const li = button.closest(".finding");
+      const body = Object.assign(finding(li), { reason: li.querySelector(".comment").value });
+      post("/api/appeals", body)
+        .then(function (appeal) { showAppeal(li, appeal); li.querySelector(".saved").textContent = "已申诉"; })
+        .catch(function (err) { li.querySelector(".saved").textContent = "申诉失败：" + err.message; });
+    });
+  });
+
+  const openCase = document.getElementById("open-case");
+  if (openCase) {
+    openCase.addEventListener("click", function () {
+      const body = { call_id: callId, case_type: document.getElementById("case-type").value,
+                     note: document.getElementById("case-note").value };
+      post("/api/cases", body)
+        .then(function (c) { document.getElementById("case-saved").textContent = "已开立 #" + c.id; loadCases(); })
+        .catch(function (err) { document.getElementById("case-saved").textContent = "开立失败：" + err.message; });
+    });
+  }
 })();

@@ -1,4 +1,5 @@
-"""What QA analysts decide about findings (confirmed, false positive, appealed), kept in SQLite.
+"""What QA analysts decide about findings (confirmed, false positive, under appeal), kept in the workspace
+database.
 
 Decisions never go into the result files, which a re-run rewrites; every decision is a new row, so
 the history of a finding stays, and the newest row per finding is its current verdict. A decision keeps
@@ -9,38 +10,26 @@ on an earlier scoring.
 
 from __future__ import annotations
 
-import datetime as dt
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, func, insert, select
+
+from callqa.masking import mask_numbers
 from results.matching import match_findings, same_finding
 
+from .audit import Actor, record
+from .db import Database, open_database
+from .tables import reviews
+from .times import stamp
+
+# an appeal filed by a team lead puts its finding under appeal until the QA lead's ruling (appeals.py)
 VERDICTS = ("confirmed", "false_positive", "appeal")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS reviews (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    call_id     TEXT NOT NULL,
-    run_id      TEXT NOT NULL DEFAULT '',
-    finding_key TEXT NOT NULL,
-    rule        TEXT NOT NULL,
-    verdict     TEXT NOT NULL CHECK (verdict IN ('confirmed', 'false_positive', 'appeal')),
-    comment     TEXT NOT NULL DEFAULT '',
-    reviewer    TEXT NOT NULL DEFAULT '',
-    created_at  TEXT NOT NULL,
-    item        TEXT,
-    span_start  REAL,
-    span_end    REAL
-);
-CREATE INDEX IF NOT EXISTS reviews_call ON reviews (call_id, finding_key, id);
-"""
-# columns added after the first release: a database made before them gains them on open
-_ADDED_COLUMNS = {"item": "TEXT", "span_start": "REAL", "span_end": "REAL"}
-
+VERDICT_LABEL = {"confirmed": "确认违规", "false_positive": "误报", "appeal": "申诉中"}
+COLUMNS = ("id", "created_at", "call_id", "run_id", "finding_key", "rule", "item", "span_start", "span_end",
+           "verdict", "reviewer", "comment")
 
 class ReviewError(ValueError):
     pass
@@ -137,54 +126,52 @@ def review_from_dict(data: object) -> Review:
     return Review(data["call_id"], data["finding_key"], data["rule"], data["verdict"], **extra)
 
 
+def _review(row: Any) -> Review:
+    return Review(**{k: row._mapping[k] for k in COLUMNS})
+
+
+def insert_review(conn: Connection, review: Review, actor: Actor | None = None) -> Review:
+    """Add a decision inside the caller's transaction (with its audit row when `actor` is given)."""
+    now = stamp()
+    row_id = conn.execute(insert(reviews).values(
+        call_id=review.call_id, run_id=review.run_id, finding_key=review.finding_key, rule=review.rule,
+        verdict=review.verdict, comment=mask_numbers(review.comment), reviewer=review.reviewer, created_at=now,
+        item=review.item,
+        span_start=review.span_start, span_end=review.span_end)).inserted_primary_key[0]
+    if actor is not None:
+        record(conn, actor, "decision", review.call_id,
+               f"{review.rule} {review.finding_key}: {review.verdict}"
+               + (f" ({mask_numbers(review.comment)})" if review.comment else ""))
+    return replace(review, comment=mask_numbers(review.comment), created_at=now, id=int(row_id))
+
+
+def _latest(*group: Any) -> Any:
+    return select(func.max(reviews.c.id)).group_by(*group)
+
+
 class ReviewStore:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-            have = {row[1] for row in db.execute("PRAGMA table_info(reviews)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in have:
-                    db.execute(f"ALTER TABLE reviews ADD COLUMN {column} {kind}")
+    """Decisions in the workspace database (a `Database`, or a path or URL to open one)."""
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
-            with db:  # one transaction: committed whole or rolled back
-                yield db
-        finally:
-            db.close()
+    def __init__(self, db: Database | str | os.PathLike[str]):
+        self.db = db if isinstance(db, Database) else open_database(db)
 
-    def add(self, review: Review) -> Review:
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with self._connect() as db:
-            cur = db.execute(
-                "INSERT INTO reviews (call_id, run_id, finding_key, rule, verdict, comment, reviewer, created_at, "
-                "item, span_start, span_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (review.call_id, review.run_id, review.finding_key, review.rule, review.verdict, review.comment,
-                 review.reviewer, now, review.item, review.span_start, review.span_end))
-            row_id = cur.lastrowid
-        return Review(**{**review.to_dict(), "created_at": now, "id": row_id})
+    def add(self, review: Review, actor: Actor | None = None) -> Review:
+        with self.db.write() as conn:
+            return insert_review(conn, review, actor)
+
+    def _select(self, query: Any) -> list[Review]:
+        with self.db.read() as conn:
+            return [_review(r) for r in conn.execute(query)]
 
     def current(self, call_id: str) -> list[Review]:
         """The newest decision on each reviewed finding of a call."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM reviews WHERE id IN (SELECT MAX(id) FROM reviews WHERE call_id = ? "
-                "GROUP BY finding_key) ORDER BY id", (call_id,)).fetchall()
-        return [Review(**dict(r)) for r in rows]
+        latest = _latest(reviews.c.finding_key).where(reviews.c.call_id == call_id)
+        return self._select(select(reviews).where(reviews.c.id.in_(latest)).order_by(reviews.c.id))
 
     def latest_per_finding(self, call_id: str) -> list[Review]:
         """The newest decision on each finding of each scoring of a call, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM reviews WHERE id IN (SELECT MAX(id) FROM reviews WHERE call_id = ? "
-                "GROUP BY run_id, finding_key) ORDER BY id", (call_id,)).fetchall()
-        return [Review(**dict(r)) for r in rows]
+        latest = _latest(reviews.c.run_id, reviews.c.finding_key).where(reviews.c.call_id == call_id)
+        return self._select(select(reviews).where(reviews.c.id.in_(latest)).order_by(reviews.c.id))
 
     def for_scoring(self, call_id: str, findings: Sequence[Mapping[str, Any]], run_id: str,
                     keys: Sequence[str]) -> CallDecisions:
@@ -192,29 +179,39 @@ class ReviewStore:
         return apply_to_scoring(self.latest_per_finding(call_id), findings, run_id, keys)
 
     def history(self, call_id: str) -> list[Review]:
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM reviews WHERE call_id = ? ORDER BY id", (call_id,)).fetchall()
-        return [Review(**dict(r)) for r in rows]
+        return self._select(select(reviews).where(reviews.c.call_id == call_id).order_by(reviews.c.id))
 
     def all(self) -> list[Review]:
         """Every decision ever recorded, oldest first (for export and audit)."""
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
-        return [Review(**dict(r)) for r in rows]
+        return self._select(select(reviews).order_by(reviews.c.id))
+
+    def reviewed_calls(self, call_ids: Sequence[str] | None = None) -> list[str]:
+        """Calls with at least one decision (of those given)."""
+        query = select(reviews.c.call_id).distinct()
+        if call_ids is not None:
+            query = query.where(reviews.c.call_id.in_(list(call_ids)))
+        with self.db.read() as conn:
+            return [r[0] for r in conn.execute(query)]
+
+    def with_verdict(self, verdict: str) -> list[Review]:
+        """The decisions that are the newest on their finding of their scoring and carry this verdict."""
+        latest = _latest(reviews.c.call_id, reviews.c.run_id, reviews.c.finding_key)
+        return self._select(select(reviews).where(reviews.c.id.in_(latest), reviews.c.verdict == verdict)
+                            .order_by(reviews.c.id))
 
     def reviewed_counts(self) -> dict[str, int]:
         """Reviewed findings per call, for the queue."""
-        with self._connect() as db:
-            rows = db.execute("SELECT call_id, COUNT(DISTINCT finding_key) FROM reviews GROUP BY call_id").fetchall()
-        return {r[0]: r[1] for r in rows}
+        query = select(reviews.c.call_id, func.count(reviews.c.finding_key.distinct())).group_by(reviews.c.call_id)
+        with self.db.read() as conn:
+            return {r[0]: int(r[1]) for r in conn.execute(query)}
 
     def verdicts_by_rule(self) -> dict[str, dict[str, int]]:
         """Current verdicts per rule: how often analysts confirm or reject what a rule finds."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT rule, verdict, COUNT(*) FROM reviews WHERE id IN (SELECT MAX(id) FROM reviews "
-                "GROUP BY call_id, finding_key) GROUP BY rule, verdict").fetchall()
+        latest = _latest(reviews.c.call_id, reviews.c.finding_key)
+        query = (select(reviews.c.rule, reviews.c.verdict, func.count())
+                 .where(reviews.c.id.in_(latest)).group_by(reviews.c.rule, reviews.c.verdict))
         out: dict[str, dict[str, int]] = {}
-        for rule, verdict, n in rows:
-            out.setdefault(rule, {})[verdict] = n
+        with self.db.read() as conn:
+            for rule, verdict, n in conn.execute(query):
+                out.setdefault(rule, {})[verdict] = int(n)
         return out
