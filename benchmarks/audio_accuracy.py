@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -376,13 +377,25 @@ def print_report(scores: list[CallScore], t: dict, verbose: bool = False) -> Non
                     print(f"   - {rule} (missed on the text as well)")
 
 
+def without_nan(x: object) -> object:
+    """JSON has no NaN: an undefined ratio (no prediction, no label) becomes null."""
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, dict):
+        return {k: without_nan(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [without_nan(v) for v in x]
+    return x
+
+
 def run_pipeline(calls: list[CallSpec], out: Path) -> int:
     missing = [c.call_id for c in calls if not c.audio_path.exists()]
     if missing:
         sys.exit(f"no audio for {len(missing)} calls ({', '.join(missing[:3])}…): "
                  "make it with benchmarks/audio_bench/make_corpus.py (README.md there)")
     cmd = [sys.executable, "-m", "callqa.cli", "run", *[str(c.audio_path) for c in calls], "--out", str(out), "--no-review"]
-    return subprocess.call(cmd, cwd=ROOT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.call(cmd, cwd=ROOT, env=env)  # this checkout's callqa, whatever is installed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     t = totals(scores)
     if args.json:
-        print(json.dumps(t, ensure_ascii=False))
+        print(json.dumps(without_nan(t), ensure_ascii=False))
     else:
         print_report(scores, t, args.verbose)
     return 0
