@@ -194,6 +194,16 @@ def customer_voice(audio: np.ndarray) -> np.ndarray:
     return y
 
 
+def join_with_pauses(clips: list[np.ndarray], pauses: list[float], sr: int) -> np.ndarray:
+    """The clips in order with `pauses[i]` seconds of silence after clip i (one pause fewer than clips)."""
+    pieces = []
+    for i, clip in enumerate(clips):
+        pieces.append(clip)
+        if i < len(pauses):
+            pieces.append(np.zeros(round(pauses[i] * sr)))
+    return np.concatenate(pieces)
+
+
 def render_line(voice: Voice, text: str, speaker: str, target: float, rng: np.random.Generator):
     """The line's audio at 24 kHz, from first to last sound, at `target` 字/分钟 (within about 1%)."""
     parts = split_clauses(text)
@@ -205,13 +215,7 @@ def render_line(voice: Voice, text: str, speaker: str, target: float, rng: np.ra
     speed = 2.0 if speaker == "agent" else 1.4
     best = None
     for _ in range(8):
-        clips = [voice.clause(body, speed) for body, _ in parts]
-        pieces = []
-        for i, c in enumerate(clips):
-            pieces.append(c)
-            if i < len(pauses):
-                pieces.append(np.zeros(round(pauses[i] * SR_TTS)))
-        audio = np.concatenate(pieces)
+        audio = join_with_pauses([voice.clause(body, speed) for body, _ in parts], pauses, SR_TTS)
         if speaker == "customer":
             audio = customer_voice(audio)
         secs = len(audio) / SR_TTS
