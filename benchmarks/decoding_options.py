@@ -46,6 +46,10 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no hallucination filter": {"hallucination_filter": False},
     "compression 2.0": {"compression_ratio_threshold": 2.0},
     "no second look at missed speech": {"hear_missed_speech": False},
+    "previous text, VAD 0.35": {"condition_on_previous_text": True, "vad_threshold": 0.35},
+    "previous text, VAD 0.35, no fallback": {"condition_on_previous_text": True, "vad_threshold": 0.35,
+                                             "temperature_fallback": False},
+    "VAD 0.35, no fallback": {"vad_threshold": 0.35, "temperature_fallback": False},
 }
 
 

@@ -99,7 +99,8 @@ def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], s
 
 # a short stretch decoded on its own: no voice-activity cut (it is speech already), no fallback loops
 SECOND_LOOK = {"vad_filter": False, "temperature": 0.0, "condition_on_previous_text": False, "initial_prompt": None}
-MISSED_MIN_S = 0.25  # shorter sounds are clicks and breaths, not answers
+MISSED_MIN_S = 0.3  # shorter sounds are clicks and breaths, not answers
+MISSED_CLEAR_S = 0.4  # a stretch this close to a word heard is that word's tail or a breath, not an answer
 MISSED_MAX_S = 6.0  # a longer stretch the first pass heard nothing in is noise, not speech it missed
 MISSED_PAD_S = 0.2
 
@@ -130,7 +131,7 @@ def missed_speech(samples: np.ndarray, heard: list[tuple[float, float]]) -> list
         a, b = a - MISSED_PAD_S, b + MISSED_PAD_S
         if not MISSED_MIN_S <= b - a <= MISSED_MAX_S:
             continue
-        if any(s < b and e > a for s, e in heard):
+        if any(s - MISSED_CLEAR_S < b and e + MISSED_CLEAR_S > a for s, e in heard):
             continue
         out.append((max(0.0, a), min(len(samples) / SAMPLE_RATE, b)))
     return out

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from callqa.model import Finding
+from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall
 from .parties import factor_hits, third_party_turn
 from .questions import NEEDS as QUESTION_NEEDS
-from .questions import questions_of
+from .questions import questions_of, unaccounted
 from .registry import Needs, rule_check
+from .script import cue_heard
 
 
 @rule_check("identity.third_party", needs=QUESTION_NEEDS)
@@ -29,6 +31,17 @@ def check_third_party(call: AnalyzedCall) -> Iterator[Finding]:
                            confidence=call.heard_confidence(tp, 0, len(tp.clean)))
 
 
+def _factor_answered(call: AnalyzedCall, until: float) -> bool:
+    """The customer read out digits or a date before the questionnaire (五六七八, 一九八五年三月): a second
+    factor was asked for, however the recogniser heard the question (its own transcripts only)."""
+    if not call.has_probabilities:
+        return False
+    return any(_DIGITS.search(u.clean) for u in call.customer if u.seg.start <= until)
+
+
+_DIGITS = re.compile(r"[零一二三四五六七八九幺两]{3,}|[一二]?[零一二三四五六七八九]{1,2}年[一二三四五六七八九十]{1,2}月")
+
+
 @rule_check("identity.missing", "identity.weak", needs=QUESTION_NEEDS)
 def check_verification(call: AnalyzedCall) -> Iterator[Finding]:
     """`identity.missing`: the agent never confirmed the person is the policyholder. `identity.weak`: only
@@ -39,7 +52,17 @@ def check_verification(call: AnalyzedCall) -> Iterator[Finding]:
     if started is None or third_party_turn(call) is not None:
         return
     confirmed = [o for o in qa.occurrences if o.item == "identity"]
-    if factor_hits(call, started):
+    if factor_hits(call, started) or _factor_answered(call, started):
+        return
+    before = [u for u in call.agent if u.seg.start <= started]
+    if cue_heard(call, "identity.factor", before):
+        return  # asked in words the recogniser garbled (先分证后四位 for 身份证后四位)
+    if call.has_probabilities and unaccounted(call, -1.0, started):
+        # something the agent said before the questionnaire is unaccounted for: it may be the check
+        rule = "identity.weak" if confirmed else "identity.missing"
+        u = confirmed[0].utt if confirmed else None
+        yield call.finding(rule, u, u.seg.start if u else 0.0, u.seg.end if u else started, u.seg.text if u else "",
+                           "未能确认是否以第二要素核实身份(该处录音识别不清,请核听)", basis=Basis.ABSENT, confidence=0.0)
         return
     if not confirmed:
         yield call.absent_finding("identity.missing", None, 0.0, call.transcript.duration, "",

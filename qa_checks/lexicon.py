@@ -60,6 +60,7 @@ class ItemSpec:
     negative_alert: bool
     must_ask: bool = False
     say: tuple[Template, ...] = ()  # the sentences agents read for it, found by sound when not in words
+    groups: dict[int, tuple[str, ...]] | None = None  # the phrases of each word group (for a look by sound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,13 +295,16 @@ def _load(d: Path, content: str) -> Lexicon:
         if not isinstance(spec, dict) or not isinstance(spec.get("ask"), list) or not spec["ask"]:
             raise LexiconError(f"{where}: needs an 'ask' list of alternatives")
         alts = []
+        phrases_of: dict[int, tuple[str, ...]] = {}
         for alt in spec["ask"]:
             if not isinstance(alt, list) or not alt:
                 raise LexiconError(f"{where}: each 'ask' alternative must be a list of word groups")
             gids = []
             for group in alt:
-                for phrase in _expand(_strings(group, where), cue_lists, where):
+                phrases = _expand(_strings(group, where), cue_lists, where)
+                for phrase in phrases:
                     item_index.add(phrase, (iid, group_id))
+                phrases_of[group_id] = tuple(phrases)
                 gids.append(group_id)
                 group_id += 1
             alts.append(tuple(gids))
@@ -317,6 +321,7 @@ def _load(d: Path, content: str) -> Lexicon:
             negative_alert=bool(spec.get("negative_alert", True)),
             must_ask=bool(spec.get("must_ask", False)),
             say=_templates(spec.get("say"), f"{where}: say", iid),
+            groups=phrases_of,
         )
 
     questionnaires: dict[str, Questionnaire] = {}

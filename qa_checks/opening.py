@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from callqa.model import Finding
+from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
-from .questions import questions_of
+from .questions import questions_of, unaccounted
 from .registry import NUMBER, Needs, measure, rule_check
 from .script import NEEDS as SCRIPT_NEEDS
-from .script import agent_turns, heard, speech_of
+from .script import agent_turns, cue_heard, heard, speech_of
 from .textmatch import Hit
 
 THANKS_NEEDS = Needs(settings={"courtesy.thanks_recommended": int}, cues=("thanks", "thanks_negators"))
 HONORIFIC_NEEDS = Needs(cues=("honorific_bad", "honorific_ignore"))
 
 
-@rule_check("opening.self_id", needs=Needs(settings={"opening.first_seconds": NUMBER, "opening.first_turns": int},
-                                           cues=("opening.company", "opening.agent", "opening.purpose")))
+@rule_check("opening.self_id", needs=SCRIPT_NEEDS + Needs(
+    settings={"opening.first_seconds": NUMBER, "opening.first_turns": int},
+    cues=("opening.company", "opening.agent", "opening.purpose")))
 def check_self_id(call: AnalyzedCall) -> Iterator[Finding]:
     """The agent's first turn names the company, the agent (name or 工号) and the purpose (回访)."""
     lex = call.lex
@@ -32,7 +33,7 @@ def check_self_id(call: AnalyzedCall) -> Iterator[Finding]:
     opening = [u for u in call.agent if u.turn in first_turns and u.seg.start <= first_seconds] or call.agent[:1]
     missing = []
     for part, label in (("opening.company", "公司名称"), ("opening.agent", "坐席姓名或工号"), ("opening.purpose", "来电目的(回访)")):
-        if not any(call.find(u, lex.cue(part), boundaries=False) for u in opening):
+        if not any(call.find(u, lex.cue(part), boundaries=False) for u in opening) and not cue_heard(call, part, opening):
             missing.append(label)
     if missing:
         u0, u1 = opening[0], opening[-1]
@@ -58,6 +59,11 @@ def check_consent(call: AnalyzedCall) -> Iterator[Finding]:
     if heard(call, call.lex.script("consent"), speech_of(agent_turns(call, lambda u: u.index in ids))):
         return  # asked in words the recogniser garbled (方便满 for 方便吗)
     u0 = call.agent[0]
+    if call.has_probabilities and unaccounted(call, -1.0, started):
+        # the agent said something before the questionnaire that nothing accounts for: it may be the consent
+        yield call.finding("opening.consent", u0, u0.seg.start, started, "",
+                           "未能确认开始问卷前是否征求客户同意(该处录音识别不清,请核听)", basis=Basis.ABSENT, confidence=0.0)
+        return
     yield call.absent_finding("opening.consent", u0, u0.seg.start, started, "",
                               "开始问卷前未征求客户同意(如:请问现在方便接听吗?)", region=(0.0, started))
 
@@ -99,10 +105,11 @@ def courtesy_measures(call: AnalyzedCall) -> Mapping[str, Any]:
             "honorific_ni_count": len(call.memo(honorific_hits))}
 
 
-@rule_check("courtesy.thanks", needs=THANKS_NEEDS + Needs(settings={"courtesy.thanks_min": int}))
+@rule_check("courtesy.thanks", needs=THANKS_NEEDS + SCRIPT_NEEDS + Needs(settings={"courtesy.thanks_min": int}))
 def check_thanks(call: AnalyzedCall) -> Iterator[Finding]:
     """The agent says 谢谢 (谢谢您, 感谢…) at least once; fewer than three is noted in the metrics."""
-    if call.agent and call.memo(thanks_count) < int(call.lex.setting("courtesy.thanks_min")):
+    if (call.agent and call.memo(thanks_count) < int(call.lex.setting("courtesy.thanks_min"))
+            and not cue_heard(call, "thanks", call.agent)):
         end = call.transcript.duration
         yield call.absent_finding("courtesy.thanks", None, 0.0, end, "",
                                   "坐席全程未说\u201c谢谢\u201d(规范:每通电话最少一声,建议三声)", region=(0.0, end))
@@ -142,6 +149,7 @@ def check_closing(call: AnalyzedCall) -> Iterator[Finding]:
         missing.append("致谢")
     if not any(call.find(u, lex.cue("farewell"), boundaries=False) for u in closing):
         missing.append("道别语(再见/祝您生活愉快)")
+    missing = [m for m in missing if not cue_heard(call, "thanks" if m == "致谢" else "farewell", closing)]
     if missing:  # a closing sentence the recogniser garbled still closes the call
         ids = {u.index for u in closing}
         for h in heard(call, lex.script("closing"), speech_of(agent_turns(call, lambda u: u.index in ids)))[:1]:

@@ -167,12 +167,32 @@ class Speech:
         return row
 
     def align(self, template: Template) -> Alignment | None:
-        """The best alignment of the whole template against any stretch of the speech.
+        """The best alignment of the whole template against any stretch of the speech."""
+        found = self._dp(template)
+        if found is None:
+            return None
+        last, rows = found
+        end = int(np.argmin(last))
+        return None if last[end] >= _INF / 2 else self._trace(template, last, rows, end)
 
-        Dynamic programming one template token (row) at a time over every boundary of the speech, in
+    def align_each(self, template: Template) -> list[Alignment]:
+        """The best alignment of the template within each piece of the speech (each turn), where one fits."""
+        found = self._dp(template)
+        if found is None:
+            return []
+        last, rows = found
+        seps = np.concatenate(([0], self.separators))
+        out = []
+        for lo, hi in _runs(seps):
+            end = lo + int(np.argmin(last[lo:hi]))
+            if last[end] < _INF / 2:
+                out.append(self._trace(template, last, rows, end))
+        return out
+
+    def _dp(self, template: Template) -> tuple[np.ndarray, list[tuple[str, np.ndarray, np.ndarray | None]]] | None:
+        """Dynamic programming one template token (row) at a time over every boundary of the speech, in
         numpy: a row costs a few vector operations. Inserted syllables use the running minimum of
-        `best[k] - INDEL*k`, so a row stays linear. Each row keeps its choices for the traceback.
-        """
+        `best[k] - INDEL*k`, so a row stays linear. Each row keeps its choices for the traceback."""
         n = len(self)
         if n == 0 or not template.tokens:
             return None
@@ -215,10 +235,12 @@ class Speech:
                 out[lo:hi] = m + INDEL * idx[lo:hi]
             prev = np.minimum(out, _INF)
             rows.append(("syllable", origin, took_diag))
-        j = int(np.argmin(prev))
-        if prev[j] >= _INF / 2:
-            return None
-        end = j
+        return prev, rows
+
+    @staticmethod
+    def _trace(template: Template, last: np.ndarray, rows: list[tuple[str, np.ndarray, np.ndarray | None]],
+               end: int) -> Alignment:
+        j = end
         matched: list[int] = []
         for kind, first, second in reversed(rows):
             if kind == "slot":
@@ -233,7 +255,7 @@ class Speech:
                 j = k - 1
             else:
                 j = k
-        return Alignment(template, float(prev[end]), j, end, tuple(sorted(matched)))
+        return Alignment(template, float(last[end]), j, end, tuple(sorted(matched)))
 
 
 @lru_cache(maxsize=64)

@@ -14,14 +14,16 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
 from .parties import FACTOR_NEEDS, THIRD_PARTY_NEEDS, factor_hits, third_party_turn
+from .phonetic import Template
 from .registry import NUMBER, Needs, rule_check
 from .script import NEEDS as SCRIPT_NEEDS
-from .script import heard
+from .script import ScriptHit, WordHit, agent_turns, heard, phrase_template, words_heard
 from .textmatch import Hit, PhraseIndex
 from .textnorm import tag_question
 
@@ -77,6 +79,9 @@ class QuestionAnalysis:
     answers: dict[str, Answer] = field(default_factory=dict)
     out_of_order: set[str] = field(default_factory=set)
     merged: dict[int, list[str]] = field(default_factory=dict)  # agent turn -> items asked together
+    # items not heard where they belong, though the agent said something there the recogniser garbled: when
+    # and where (not reported skipped, but to verify)
+    unheard: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     in_order: set[int] = field(default_factory=set)  # ids of the occurrences in the ordered run
 
@@ -314,6 +319,8 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     occurrences = list(occurrences)
     heard_items = _heard_items(call, items, occurrences)  # may take words back from a homophone mention
     occurrences = sorted([*occurrences, *heard_items], key=lambda o: (o.time, o.start))
+    in_place, qa.unheard = _unheard_items(call, items, occurrences)
+    occurrences = sorted([*occurrences, *in_place], key=lambda o: (o.time, o.start))
     qa.occurrences = occurrences
     for o in occurrences:
         if o.item in items and o.item not in qa.first:
@@ -380,7 +387,7 @@ def _heard_items(call: AnalyzedCall, items: list[str], occurrences: list[Occurre
     for o in occurrences:
         if not o.homophone:
             claimed.setdefault(o.utt.index, []).append((o.start, o.end))
-    candidates = [(h, item) for item in missing for h in heard(call, call.lex.items[item].say)]
+    candidates: list[tuple[ScriptHit, str]] = [(h, item) for item in missing for h in heard(call, call.lex.items[item].say)]
     candidates.sort(key=lambda c: (c[0].error_rate, -c[0].template.length))
     found: list[Occurrence] = []
     for h, item in candidates:
@@ -404,6 +411,127 @@ def _heard_items(call: AnalyzedCall, items: list[str], occurrences: list[Occurre
         end = h.end if h.last.index == h.first.index else len(h.first.clean)
         found.append(Occurrence(item, h.first, h.start, end, h.template.length, by_sound=True, question=h.is_question))
     return found
+
+
+def _group_hit(call: AnalyzedCall, item: str, turns: list[list[SegmentView]]) -> ScriptHit | None:
+    """An item's word groups heard by sound in one of `turns`: every group of one of its phrasings (退保 …
+    现金价值, heard as 吹爆 … 现金价值), the closest such phrasing, as a hit spanning its words."""
+    spec = call.lex.items[item]
+    if not spec.groups or not turns:
+        return None
+    words = words_heard(call, [p for phrases in spec.groups.values() for p in phrases], turns, unsure_only=False)
+    by_turn: dict[int, list[WordHit]] = {}
+    for w in words:
+        by_turn.setdefault(w.first.turn, []).append(w)
+    best: tuple[float, list[WordHit]] | None = None
+    for hits in by_turn.values():
+        for alt in spec.alternatives:
+            chosen = []
+            for g in alt:
+                group = [w for w in hits if w.phrase in spec.groups[g]]
+                if not group:
+                    break
+                chosen.append(min(group, key=lambda w: w.cost / w.syllables))
+            else:
+                cost = sum(w.cost for w in chosen) / sum(w.syllables for w in chosen)
+                if best is None or cost < best[0]:
+                    best = (cost, chosen)
+    if best is None:
+        return None
+    cost, chosen = best
+    first = min(chosen, key=lambda w: (w.first.index, w.start))
+    last = max(chosen, key=lambda w: (w.last.index, w.end))
+    tokens = tuple(t for w in chosen for t in (phrase_template(w.phrase) or Template("", (), None)).tokens)
+    template = Template(" … ".join(w.phrase for w in chosen) + "?", tokens, item)  # read to the customer: asked
+    return ScriptHit(template, cost * template.length, first.first, first.start, last.last, last.end)
+
+
+def unaccounted(call: AnalyzedCall, t0: float, t1: float, occurrences: list[Occurrence] | None = None
+                ) -> list[tuple[SegmentView, int, int]]:
+    """The agent's sentences starting between t0 and t1 that nothing accounts for: no item asked in them, no
+    word of the opening, consent or closing (occurrences: the items found; default the call's)."""
+    known = occurrences if occurrences is not None else questions_of(call).occurrences
+    return [(u, s, e) for u in call.agent for s, e in u.norm.sentences()
+            if e - s >= UNHEARD_MIN_CHARS and t0 < u.time_at(s) < t1 and not _explained(call, u, s, e, known)]
+
+
+def _explained(call: AnalyzedCall, u: SegmentView, s: int, e: int, occurrences: list[Occurrence]) -> bool:
+    """Whether a sentence of the agent's is accounted for: an item asked in it, or the opening's, consent's
+    or closing's words."""
+    if any(o.utt is u and o.start < e and s < o.end for o in occurrences):
+        return True
+    text = u.clean[s:e]
+    return any(call.lex.cue(name).search(text, False) for name in _OWN_WORDS)
+
+
+_OWN_WORDS = ("opening.company", "opening.agent", "opening.purpose", "opening.consent", "thanks", "farewell")
+UNHEARD_MIN_CHARS = 5  # a shorter agent sentence (好的, 嗯, 那个) is not a question read out
+
+
+def _unheard_items(call: AnalyzedCall, items: list[str], occurrences: list[Occurrence]
+                   ) -> tuple[list[Occurrence], dict[str, tuple[float, float]]]:
+    """Items not found in words or whole sentences, looked for where they belong: between the questions
+    asked before and after them in the questionnaire's order.
+
+    An agent question there that no item, opening or closing accounts for was garbled by the recogniser:
+    if it sounds like the item's words (`_group_hit`, each group of one phrasing), the item was asked there
+    (found items narrow the others' places, so this repeats until nothing more is found); if it sounds
+    like nothing, whether the item was asked cannot be told, and the item is returned with that stretch, to
+    be verified by a person rather than reported skipped. Where the agent asked nothing unaccounted for,
+    the item was skipped. Only for the recogniser's own transcripts (with word probabilities): a typed
+    transcript says what was said.
+    """
+    if not call.has_probabilities:
+        return [], {}
+    found: list[Occurrence] = []
+    while True:
+        known = [*occurrences, *found]
+        new = [o for item in items if not any(o.item == item for o in known)
+               if (o := _in_place(call, items, item, known, sound=True)) is not None]
+        if not new:
+            break
+        found += new[:1]  # one at a time: each find narrows the places of the rest
+    unsure: dict[str, tuple[float, float]] = {}
+    known = [*occurrences, *found]
+    for item in items:
+        if not any(o.item == item for o in known):
+            place = _in_place(call, items, item, known, sound=False)
+            if place is not None:
+                unsure[item] = place
+    return found, unsure
+
+
+def _in_place(call: AnalyzedCall, items: list[str], item: str, known: list[Occurrence], *, sound: bool) -> Any:
+    """The unaccounted agent questions where `item` belongs: with `sound`, an occurrence of the item if one
+    sounds like its words; else their time span (None when there are none)."""
+    pos = items.index(item)
+    t0 = max((o.time for o in known if o.item in items[:pos]), default=-1.0)
+    t1 = min((o.time for o in known if o.item in items[pos + 1 :] and o.time > t0),
+             default=call.transcript.duration + 1)
+    questions = [(u, s, e) for u, s, e in unaccounted(call, t0, t1, known) if _put_to_customer(call, u, s)]
+    if not questions:
+        return None
+    if not sound:
+        u0, s0, _ = questions[0]
+        u1, _, e1 = questions[-1]
+        return u0.time_at(s0), u1.span_times(0, e1)[1]
+    ids = {u.index for u, _, _ in questions}
+    hit = _group_hit(call, item, agent_turns(call, lambda v: v.index in ids))
+    if hit is None or not any(hit.first is u and s <= hit.start < e for u, s, e in questions):
+        return None
+    end = hit.end if hit.last is hit.first else len(hit.first.clean)
+    return Occurrence(item, hit.first, hit.start, end, hit.template.length, by_sound=True, question=True)
+
+
+ANSWER_WITHIN_S = 3.0
+
+
+def _put_to_customer(call: AnalyzedCall, u: SegmentView, s: int) -> bool:
+    """Whether an agent sentence reads as put to the customer: asked as a question, or answered."""
+    if u.norm.is_question(s, loose=True):
+        return True
+    end = u.seg.end
+    return any(c.seg.start >= end - 0.2 and c.seg.start - end <= ANSWER_WITHIN_S for c in call.customer)
 
 
 def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) -> bool:
@@ -494,6 +622,12 @@ def check_skipped(call: AnalyzedCall) -> Iterator[Finding]:
         if item == "identity" and qa.early_end is not None and "本人" in qa.early_end[1]:
             continue  # a third party answered: the identity question had no one to go to
         title = call.lex.items[item].title
+        if item in qa.unheard:  # the agent said something there the recogniser garbled: it may be this item
+            a, b = qa.unheard[item]
+            yield call.finding("question.skipped", None, a, b, "",
+                               f"问卷({label})第{pos + 1}题「{title}」未能识别是否询问(该处录音识别不清,请核听)",
+                               item=item, basis=Basis.ABSENT, confidence=0.0)
+            continue
         yield call.absent_finding("question.skipped", None, 0.0, end, "", f"问卷({label})第{pos + 1}题「{title}」未询问(漏题)",
                                   region=_where_it_belongs(qa, pos, end), item=item)
 

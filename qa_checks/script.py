@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .call import AnalyzedCall, SegmentView
-from .phonetic import Speech, Template, allowed_cost
+from .phonetic import Speech, Template, allowed_cost, compile_template
 from .registry import NUMBER, Needs
 
 NEEDS = Needs(settings={"alignment.tolerance": NUMBER, "alignment.min_syllables": int,
-                        "alignment.long_syllables": int})
+                        "alignment.long_syllables": int, "alignment.word_tolerance": NUMBER,
+                        "alignment.unsure_below": NUMBER, "alignment.two_syllable_cost": NUMBER})
 _QUESTION = re.compile(r"[吗呢吧?？]|是否|有没有|是不是|对不对|多少|哪")
 
 
@@ -77,6 +79,82 @@ def _accepts(call: AnalyzedCall, template: Template, cost: float) -> bool:
     return cost <= allowed_cost(template.length, float(lex.setting("alignment.tolerance")),
                                 int(lex.setting("alignment.min_syllables")),
                                 int(lex.setting("alignment.long_syllables")))
+
+
+@dataclass(frozen=True, slots=True)
+class WordHit:
+    """A phrase of a cue list heard by sound in one agent turn."""
+
+    phrase: str
+    cost: float
+    syllables: int
+    first: SegmentView
+    start: int
+    last: SegmentView
+    end: int
+
+
+@lru_cache(maxsize=8192)
+def phrase_template(phrase: str) -> Template | None:
+    """A cue phrase as a template (regular expressions have no sound)."""
+    if phrase.startswith("re:"):
+        return None
+    try:
+        return compile_template(phrase)
+    except ValueError:
+        return None
+
+
+def _unsure(call: AnalyzedCall, hit: WordHit) -> bool:
+    """Whether the recogniser was unsure of the words a sound-alike stands on (a word heard with confidence
+    is that word, not a script word that sounds like it)."""
+    probs: list[float | None] = []
+    for u in call.agent:
+        if hit.first.index <= u.index <= hit.last.index:
+            a = hit.start if u.index == hit.first.index else 0
+            b = hit.end if u.index == hit.last.index else len(u.clean)
+            probs += u.word_probabilities(a, b)
+    known = [p for p in probs if p is not None]
+    return bool(known) and sum(known) / len(known) < float(call.lex.setting("alignment.unsure_below"))
+
+
+def words_heard(call: AnalyzedCall, phrases: Sequence[str], turns: Sequence[Sequence[SegmentView]], *,
+                unsure_only: bool = True) -> list[WordHit]:
+    """Each phrase's closest sound-alike in each of `turns`, where it is close enough: a two-syllable word
+    may differ by about one confusable syllable (吹爆 for 退保, 水湿 for 损失), longer phrases by more
+    (`alignment.word_tolerance` per syllable); a single syllable never counts by sound. A sound-alike must
+    stand on words the recogniser was unsure of (unless `unsure_only` is off, where the caller has other
+    evidence): a transcript without word probabilities (typed, or from another system) gets only exact words."""
+    if not turns or not call.has_probabilities:
+        return []
+    speech = speech_of(turns)
+    tolerance = float(call.lex.setting("alignment.word_tolerance"))
+    pair = float(call.lex.setting("alignment.two_syllable_cost"))
+    out = []
+    for phrase in dict.fromkeys(phrases):
+        template = phrase_template(phrase)
+        if template is None or template.length < 2:
+            continue
+        for a in speech.align_each(template):
+            limit = pair if template.length == 2 else tolerance * template.length
+            if a.end <= a.start or a.cost > limit:
+                continue
+            first, last = speech.origin[a.start], speech.origin[a.end - 1]
+            if first is None or last is None:
+                continue
+            (u0, i0), (u1, i1) = first, last  # type: ignore[misc]
+            hit = WordHit(phrase, a.cost, template.length, u0, i0, u1, i1 + 1)
+            if a.cost == 0 or not unsure_only or _unsure(call, hit):
+                out.append(hit)
+    return out
+
+
+def cue_heard(call: AnalyzedCall, cue: str, segments: Sequence[SegmentView]) -> bool:
+    """Whether a cue list's phrase sounds like something said in `segments` (the recogniser's own
+    transcripts only; a typed one says what was said)."""
+    ids = {u.index for u in segments}
+    return bool(words_heard(call, call.lex.cue(cue).phrases, agent_turns(call, lambda u: u.index in ids),
+                            unsure_only=False))
 
 
 def _turn_positions(call: AnalyzedCall) -> dict[int, set[tuple[int, int]]]:

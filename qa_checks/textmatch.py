@@ -184,6 +184,7 @@ class PhraseIndex:
     _regex: list[tuple[re.Pattern[str], str, object]] = field(default_factory=list)
     _owner: int = 0
     _size: int = 0
+    phrases: list[str] = field(default_factory=list)  # as written in the lexicon (for a look by sound)
 
     def __post_init__(self) -> None:
         if self.scanner is None:
@@ -195,6 +196,7 @@ class PhraseIndex:
 
     def add(self, pattern: str, tag: object) -> None:
         self._size += 1
+        self.phrases.append(pattern)
         if pattern.startswith("re:"):
             try:
                 self._regex.append((re.compile(pattern[3:]), pattern, tag))

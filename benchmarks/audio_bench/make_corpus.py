@@ -198,7 +198,7 @@ def build(spec: CallSpec) -> dict:
         if key in src:
             truth[key] = src[key]
     truth |= {
-        "audio": spec.audio_name,
+        "recording": spec.audio_name,
         "sample_rate": SAMPLE_RATE,
         "duration": round(total / SAMPLE_RATE, 3),
     }
