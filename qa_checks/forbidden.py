@@ -18,7 +18,7 @@ from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
-from .script import script_words
+from .script import script_words, words_heard
 from .textmatch import Hit
 from .textnorm import asks
 
@@ -55,6 +55,24 @@ def _asks(u: SegmentView, hit: Hit) -> bool:
     return u.norm.is_question(hit.start)
 
 
+SCRIPT_WINDOW = 6  # characters each side of a hit searched for the script's own words
+
+
+def _among_script_words(call: AnalyzedCall, u: SegmentView, hit: Hit) -> bool:
+    """Whether a hit sits between words of a questionnaire item heard by sound, one each side, in its
+    clause (退保可能会有损失 heard as 吹爆可能会有水湿: the 可能 is the script's). The recogniser's own
+    transcripts only; a typed one had its script words matched exactly."""
+    if not call.has_probabilities:
+        return False
+    s, e = u.norm.sentence_span(hit.start)
+    a, b = max(s, hit.start - SCRIPT_WINDOW), min(e, hit.end + SCRIPT_WINDOW)
+    phrases = [p for spec in call.lex.items.values() for ps in (spec.groups or {}).values() for p in ps]
+    words = [w for w in words_heard(call, phrases, [[u]], unsure_only=False) if w.first is u and w.last is u]
+    before = any(a <= w.start and w.end <= hit.start for w in words)
+    after = any(hit.end <= w.start and w.end <= b for w in words)
+    return before and after
+
+
 def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
     cat = call.lex.forbidden.get(rule)
     if cat is None:
@@ -76,7 +94,8 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
             if cat.skip_in_questions and _asks(u, h):
                 continue
             if cat.script_exempt and (any(a <= h.start and h.end <= b for a, b in call.memo(script_spans)[u.index])
-                                      or all((u.index, i) in script_words(call, u) for i in range(h.start, h.end))):
+                                      or all((u.index, i) in script_words(call, u) for i in range(h.start, h.end))
+                                      or _among_script_words(call, u, h)):
                 continue
             taken.append(h.span)
             how = "(同音识别)" if h.homophone else ""
