@@ -11,7 +11,10 @@ two-speaker path of pipelines/two_speakers.py), on the same mono recordings:
   customer's) that lie inside the agent's (the customer's) true speech, customer-turn recall, CER, and
   the findings' precision and recall against the labelled rules.
 
-The README's table is this script on the audio benchmark's twelve mono calls and the two mono fixtures:
+The README's tables: diarisation alone on the audio benchmark's twelve mono calls and the two mono
+fixtures (`--no-command`), the whole command on seven of them
+(`--calls AB06 AB08 AB27 AB31 AB33 mono_clean mono_issues`: a pyannote run of all fourteen takes a quarter
+of an hour on two cores):
 
     python benchmarks/diarization_compare.py [--truth DIR] [--audio DIR ...] [--calls AB02 AB04 ...]
                                              [--methods fast pyannote] [--keep DIR]

@@ -16,7 +16,8 @@ Pipeline: as users run it, two ways, printed per file as a ratio over the baseli
 
 Both sides run with the same OpenMP waiting (the `thread_wait` setting, decided here once and handed to
 every process), so the ratio is the pipeline's cost, not the machine's mood. The figures in the README
-come from the audio benchmark's `AB13` (stereo, 209 s) and `AB27` (mono, 157 s) and the fixtures:
+come from the audio benchmark's `AB13` (stereo, 209 s) and `AB27` (mono, 157 s), the default recordings
+with two fixtures where that benchmark's audio is present:
 
     python benchmarks/pipeline_overhead.py [--fixture FILE ...] [--repeat 2] [--no-command]
 """
