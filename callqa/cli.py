@@ -146,11 +146,21 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     from pipelines.flow import find_recordings, set_progress_hook
     from pipelines.flow import run as run_flow
     from pipelines.manifest import DEFAULT_PATTERN
+    from pipelines.runtime import prepare
     from pipelines.settings import PipelineSettings
+    from pipelines.speakers import DIARIZATION_METHODS
     from qa_checks import LexiconError, load_lexicon
 
     settings = PipelineSettings.from_env(concurrency=concurrency, whisper_model=whisper_model, device=device,
                                          compute_type=compute_type, beam_size=beam_size)
+    try:  # the allocator and OpenMP threads are set before any speech library loads
+        prepare(settings.thread_wait, settings.concurrency)
+        if settings.diarization not in DIARIZATION_METHODS:
+            raise ValueError(f"diarization setting {settings.diarization!r}: expected one of "
+                             f"{', '.join(DIARIZATION_METHODS)}")
+    except ValueError as exc:
+        click.echo(f"callqa: error: {exc}", err=True)
+        sys.exit(2)
     try:
         load_lexicon(lexicons)  # a broken lexicon stops here, before any recording is decoded
     except LexiconError as exc:

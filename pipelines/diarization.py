@@ -60,6 +60,14 @@ def _path(value: Any, folder: Path, key: str, config: Path) -> Path:
     return path
 
 
+def embedding_weights(config: str | Path) -> Path:
+    """The CAM++ state dict `config` names: the fast two-speaker path (pipelines.two_speakers) uses the
+    same embedding as the pyannote pipeline."""
+    config = Path(config)
+    params = read_config(config)["pipeline"].get("params") or {}
+    return _path(params.get("embedding"), config.parent, "embedding", config)
+
+
 def load_pipeline(config: str | Path) -> Any:
     """The SpeakerDiarization pipeline of `config`, instantiated with its `params`, in eval mode."""
     from pyannote.audio.pipelines import SpeakerDiarization

@@ -39,7 +39,7 @@ def asr_lexicon() -> dict[str, object]:
         return yaml.safe_load(fh) or {}
 
 # fields that do not change a call's result, so they stay out of the cache keys
-_NOT_IN_FINGERPRINT = {"concurrency", "cpu_threads", "max_duration_s", "min_duration_s"}
+_NOT_IN_FINGERPRINT = {"concurrency", "cpu_threads", "max_duration_s", "min_duration_s", "thread_wait"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class PipelineSettings:
     compute_type: str = "int8"
     beam_size: int = 5
     cpu_threads: int = 0  # 0: CTranslate2 decides
+    # how idle OpenMP threads wait: "spin", "passive" or "auto" (spin on an idle machine; runtime.py says why)
+    thread_wait: str = "auto"
     language: str = "zh"
     # decoding options that matter on telephone audio (benchmarks/decoding_options.py measures them)
     # decode again, sampling at higher temperatures, when a window fails its checks: off, because sampling
@@ -68,7 +70,10 @@ class PipelineSettings:
     vad_speech_pad_ms: int = 400  # kept around each stretch
     initial_prompt: str = field(default_factory=lambda: str(asr_lexicon().get("initial_prompt", "")))
     hotwords: str = field(default_factory=lambda: str(asr_lexicon().get("hotwords", "")))
-    # speaker diarisation of mono recordings (pyannote.audio pipeline config, loaded from disk)
+    # speaker diarisation of mono recordings: "fast" (two_speakers.py, made for two-party calls; used when
+    # num_speakers is 2) or "pyannote" (the full pipeline of diarization_config, any number of speakers)
+    diarization: str = "fast"
+    # the pyannote.audio pipeline config, loaded from disk; it also names the CAM++ weights "fast" uses
     diarization_config: str = str(MODELS_DIR / "pyannote" / "config.yaml")
     num_speakers: int = 2
     # recordings outside these limits are rejected with a clear error
@@ -109,7 +114,7 @@ class PipelineSettings:
 
 
 # the modules whose code shapes a transcript
-STAGES = ("audio", "speakers", "campplus", "transcribe", "assemble", "roles", "measures")
+STAGES = ("audio", "speakers", "campplus", "two_speakers", "transcribe", "assemble", "roles", "measures")
 
 
 @lru_cache(maxsize=32)

@@ -1,9 +1,11 @@
 """Stage 2: who speaks when. Stereo recordings are split by channel; mono ones are diarised.
 
 Call centres record agent and customer on separate channels, which is exact and free; a channel is a
-speaker. A mono recording (or a stereo file whose two channels carry the same mix) goes through
-pyannote.audio's SpeakerDiarization pipeline with local weights (segmentation-3.0 + CAM++), told that
-there are two speakers. Which speaker is the agent is decided later, from what they say (roles.py).
+speaker. A mono recording (or a stereo file whose two channels carry the same mix) is diarised: by default with
+the two-speaker path made for phone calls (`two_speakers.py`: speech regions, CAM++ once per region, two
+clusters), or with the `diarization` setting "pyannote", by pyannote.audio's SpeakerDiarization pipeline
+with local weights (segmentation-3.0 + CAM++) told that there are two speakers. Which speaker is the agent
+is decided later, from what they say (roles.py).
 """
 
 from __future__ import annotations
@@ -65,7 +67,28 @@ def diarization_pipeline(config: str):
     return load_pipeline(config)
 
 
+DIARIZATION_METHODS = ("fast", "pyannote")
+
+
 def diarize(mono: np.ndarray, settings: PipelineSettings) -> list[Track]:
+    if settings.diarization not in DIARIZATION_METHODS:
+        raise ValueError(f"diarization setting {settings.diarization!r}: expected one of {', '.join(DIARIZATION_METHODS)}")
+    if settings.diarization == "fast" and settings.num_speakers == 2:
+        return diarize_two(mono, settings)
+    return diarize_pyannote(mono, settings)
+
+
+def diarize_two(mono: np.ndarray, settings: PipelineSettings) -> list[Track]:
+    """Two-party calls: speech regions, CAM++ once per region, two clusters (two_speakers.py)."""
+    from .diarization import embedding_weights
+    from .two_speakers import diarize as two_speakers
+
+    turns = two_speakers(mono, embedding_weights(settings.diarization_config))
+    return [Track(label, None, t) for label, t in sorted(turns.items())]
+
+
+def diarize_pyannote(mono: np.ndarray, settings: PipelineSettings) -> list[Track]:
+    """Any number of speakers (num_speakers): pyannote's SpeakerDiarization pipeline."""
     import torch
 
     pipeline = diarization_pipeline(settings.diarization_config)

@@ -20,6 +20,7 @@ import opencc
 from callqa.model import Utterance, Word
 
 from .audio import SAMPLE_RATE
+from .runtime import in_own_thread
 from .settings import PipelineSettings, asr_lexicon
 from .speakers import to_call_time
 
@@ -31,7 +32,8 @@ _MODEL_LOCK = threading.Lock()
 def _load(model: str, device: str, compute_type: str, cpu_threads: int):
     from faster_whisper import WhisperModel
 
-    return WhisperModel(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+    # built in a thread that exits, so every call decodes at the same speed (runtime.py says why)
+    return in_own_thread(lambda: WhisperModel(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads))
 
 
 def whisper_model(settings: PipelineSettings):

@@ -28,6 +28,7 @@ from results.store import ResultStore
 from .assemble import build_transcript, decide_roles, join_turns, refine_times, split_at_other_speech
 from .audio import AudioError, LoadedAudio, file_sha256, load_audio
 from .manifest import CallMeta
+from .runtime import prepare
 from .settings import PipelineSettings
 from .speakers import Separation, separate, track_audio
 from .stage_cache import StageCache
@@ -58,6 +59,10 @@ def _stage_key(audio: LoadedAudio, settings: PipelineSettings, *stages: str) -> 
     return f"{audio.info.sha256}-{settings.fingerprint(*stages)}"
 
 
+# the modules whose code shapes who speaks when
+SPEAKER_STAGES = ("audio", "speakers", "campplus", "two_speakers")
+
+
 @task(name="load", retries=2, retry_delay_seconds=1, persist_result=False,
       retry_condition_fn=lambda t, r, s: not isinstance(s.result(raise_on_failure=False), AudioError))
 def load_task(path: str, settings: PipelineSettings, sha256: str) -> LoadedAudio:
@@ -66,7 +71,7 @@ def load_task(path: str, settings: PipelineSettings, sha256: str) -> LoadedAudio
 
 @task(name="speakers", retries=1, persist_result=False)
 def speakers_task(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> Separation:
-    return cache.cached("speakers", _stage_key(audio, settings, "audio", "speakers", "campplus"),
+    return cache.cached("speakers", _stage_key(audio, settings, *SPEAKER_STAGES),
                         lambda: separate(audio, settings),
                         Separation.to_json, Separation.from_json)
 
@@ -82,7 +87,7 @@ def _recognise(audio: LoadedAudio, separation: Separation, settings: PipelineSet
 @task(name="transcribe", retries=1, persist_result=False)
 def transcribe_task(audio: LoadedAudio, separation: Separation, settings: PipelineSettings,
                     cache: StageCache) -> dict[str, list[Utterance]]:
-    return cache.cached("asr", _stage_key(audio, settings, "audio", "speakers", "campplus", "transcribe"),
+    return cache.cached("asr", _stage_key(audio, settings, *SPEAKER_STAGES, "transcribe"),
                         lambda: _recognise(audio, separation, settings),
                         utterances_to_json, utterances_from_json)
 
@@ -132,6 +137,7 @@ def transcribe_call(path: str, meta: CallMeta, out: str, settings: PipelineSetti
 def transcribe_recordings(calls: list[tuple[str, CallMeta]], out: str, settings: PipelineSettings,
                           lexicons: str | None = None) -> list[TranscriptionOutcome]:
     """Transcribe each (recording, metadata) whose transcript is not current; returns one outcome each."""
+    prepare(settings.thread_wait, settings.concurrency)  # before any model loads
     runner = transcribe_call.with_options(task_run_name="transcribe-{path}")
     futures = [runner.submit(path, meta, out, settings, lexicons) for path, meta in calls]
     outcomes = []

@@ -1,6 +1,6 @@
 """The whole speech pipeline on real fixture recordings, with the real models on CPU.
 
-Slow by nature (Whisper base and pyannote on two 75–80 s calls, about a minute): the flow runs once for
+Slow by nature (Whisper base and the diarisation on two 75–80 s calls, about a minute): the flow runs once for
 the module and every test reads what it wrote.
 """
 
@@ -93,7 +93,7 @@ def test_mono_call_is_diarised_and_attributed(run_once):
     data = load(out, "transcripts", "mono_clean")
     assert data["audio"]["separation"] == "diarization"
     right, total = role_attribution(data["segments"], truth["segments"])
-    assert total > 30 and right / total >= 0.75
+    assert total > 30 and right / total >= 0.95  # the two-speaker path; pyannote gave 0.75-0.9 on this call
 
 
 def test_audio_rules_find_what_was_planted(run_once):
@@ -167,7 +167,9 @@ try:
 finally:
     from pipelines.speakers import diarization_pipeline
     from pipelines.transcribe import _load
-    print(json.dumps({"whisper": _load.cache_info().currsize, "pyannote": diarization_pipeline.cache_info().currsize}))
+    from pipelines.two_speakers import campplus_model
+    print(json.dumps({"whisper": _load.cache_info().currsize, "pyannote": diarization_pipeline.cache_info().currsize,
+                      "campplus": campplus_model.cache_info().currsize}))
 """
 
 
@@ -204,7 +206,7 @@ def test_a_lexicon_edit_rescores_without_transcribing(run_once, tmp_path):
     recordings = Path(before["recording"]).parent
     again = _callqa("run", str(recordings), "--out", str(out), "--lexicons", str(lexicons), "--no-review")
     assert "re-scored from their stored transcripts" in again.stdout, again.stdout + again.stderr[-2000:]
-    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"whisper": 0, "pyannote": 0}  # no model loaded
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"whisper": 0, "pyannote": 0, "campplus": 0}  # none loaded
     after = load(out, "results", "C-STEREO")
     rules_after = [f["rule"] for f in after["findings"]]
     assert "dynamics.dead_air" not in rules_after and "forbidden.colloquial" in rules_after
