@@ -89,7 +89,7 @@ def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], s
     segments, _ = model.transcribe(samples, **decode_options(settings))
     heard: list[tuple[float, float]] = []  # track-time spans the first pass put words on
     for seg in segments:
-        heard += [(w.start, w.end) for w in seg.words or ()] or [(seg.start, seg.end)]
+        heard += heard_in(seg, settings)
         yield from _utterances(seg, offsets, settings)
     if settings.hear_missed_speech:
         for a, b in missed_speech(samples, heard):
@@ -139,11 +139,25 @@ def missed_speech(samples: np.ndarray, heard: list[tuple[float, float]]) -> list
     return out
 
 
+def heard_in(seg, settings: PipelineSettings) -> list[tuple[float, float]]:
+    """The track-time spans a first-pass segment put words on. None for a segment dropped as invented (a
+    loop of 尔尔尔 over a minute of a hard voice): it hid real answers, so its span stays unheard and the
+    second look decodes it."""
+    if dropped(seg, settings):
+        return []
+    return [(w.start, w.end) for w in seg.words or ()] or [(seg.start, seg.end)]
+
+
+def dropped(seg, settings: PipelineSettings) -> bool:
+    """Whether the filter drops a recognised segment as invented text."""
+    return settings.hallucination_filter and is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob,
+                                                               seg.compression_ratio)
+
+
 def _utterances(seg, offsets: list[tuple[float, float, float]], settings: PipelineSettings,
                 shift: float = 0.0) -> Iterator[Utterance]:
     """One recognised segment as utterances in call time (`shift`: where its audio started in the track)."""
-    if settings.hallucination_filter and is_hallucination(seg.text, seg.no_speech_prob, seg.avg_logprob,
-                                                           seg.compression_ratio):
+    if dropped(seg, settings):
         return
     words = []
     for w in seg.words or []:

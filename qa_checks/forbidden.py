@@ -15,10 +15,11 @@ from typing import Any
 from callqa.model import Finding
 
 from .call import AnalyzedCall, SegmentView
+from .lexicon import ForbiddenCategory
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
-from .script import script_words, words_heard
+from .script import phrase_template, script_words, words_heard
 from .textmatch import Hit
 from .textnorm import asks
 
@@ -59,9 +60,11 @@ SCRIPT_WINDOW = 6  # characters each side of a hit searched for the script's own
 
 
 def _among_script_words(call: AnalyzedCall, u: SegmentView, hit: Hit) -> bool:
-    """Whether a hit sits between words of a questionnaire item heard by sound, one each side, in its
-    clause (退保可能会有损失 heard as 吹爆可能会有水湿: the 可能 is the script's). The recogniser's own
-    transcripts only; a typed one had its script words matched exactly."""
+    """Whether a hit is the script's in a sentence the recogniser garbled (its own transcripts only; a typed
+    one had its script words matched exactly): between words of a questionnaire item heard by sound, one
+    each side, in its clause (退保可能会有损失 heard as 吹爆可能会有水湿); inside one (预计 of 由预计,
+    犹豫期 misheard); or the wording of an item read in its sentence, in the item's own `say` (可能会有损失
+    of the surrender question, 损失 heard as 所需)."""
     if not call.has_probabilities:
         return False
     s, e = u.norm.sentence_span(hit.start)
@@ -70,7 +73,32 @@ def _among_script_words(call: AnalyzedCall, u: SegmentView, hit: Hit) -> bool:
     words = [w for w in words_heard(call, phrases, [[u]], unsure_only=False) if w.first is u and w.last is u]
     before = any(a <= w.start and w.end <= hit.start for w in words)
     after = any(hit.end <= w.start and w.end <= b for w in words)
-    return before and after
+    inside = any(w.start <= hit.start and hit.end <= w.end and w.phrase != u.clean[w.start:w.end] for w in words)
+    said = u.clean[hit.start:hit.end]
+    read = {o.item for o in call.memo(items_by_segment)[u.index] if s <= o.start < e}
+    return (before and after) or inside or any(said in t.text for i in read for t in call.lex.items[i].say)
+
+
+_BY_SOUND = object()  # the tag of a phrase heard by sound
+SOUND_NEEDS = Needs(settings={"alignment.forbidden_min_syllables": int, "alignment.forbidden_tolerance": NUMBER})
+
+
+def _heard_by_sound(call: AnalyzedCall, cat: ForbiddenCategory, u: SegmentView) -> list[Hit]:
+    """The category's longer phrases heard by sound where the recogniser wrote none of them (您等我书完 for
+    您等我说完, 这歌我父亲楚 for 这个我不清楚; it is often sure of such words): only a phrase of
+    `alignment.forbidden_min_syllables` or more, within `alignment.forbidden_tolerance` per syllable, because
+    a short one sounds like too many innocent words. The recogniser's own transcripts only."""
+    if not call.has_probabilities:
+        return []
+    least = int(call.lex.setting("alignment.forbidden_min_syllables"))
+    tolerance = float(call.lex.setting("alignment.forbidden_tolerance"))
+    phrases = [p for p in cat.index.phrases if (t := phrase_template(p)) is not None and t.length >= least]
+    out = []
+    for w in words_heard(call, phrases, [[u]], unsure_only=False):
+        if w.first is u and w.last is u and 0 < w.cost <= tolerance * w.syllables:
+            out.append(Hit(w.start, w.end, w.phrase, _BY_SOUND))
+    out.sort(key=lambda h: (h.start, h.start - h.end))
+    return out
 
 
 def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
@@ -79,7 +107,7 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
         return
     title = call.lex.rules[rule].title
     for u in call.agent:
-        hits = cat.index.search(u.clean)
+        hits = cat.index.search(u.clean) + _heard_by_sound(call, cat, u)
         if not hits:
             continue
         exceptions = cat.exceptions.search(u.clean, check_boundaries=False)
@@ -98,13 +126,13 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
                                       or _among_script_words(call, u, h)):
                 continue
             taken.append(h.span)
-            how = "(同音识别)" if h.homophone else ""
+            how = "(近音识别)" if h.tag is _BY_SOUND else "(同音识别)" if h.homophone else ""
             yield call.hit_finding(rule, u, h, f"坐席使用了{title}「{u.excerpt(h.start, h.end)}」{how}")
 
 
 for _rule in CATEGORIES:
     add_check(Check(
-        name=f"check_{_rule}", rules=(_rule,), run=partial(check_category, _rule), needs=QUESTION_NEEDS,
+        name=f"check_{_rule}", rules=(_rule,), run=partial(check_category, _rule), needs=QUESTION_NEEDS + SOUND_NEEDS,
         doc=f"The agent says a phrase of the {_rule.split('.')[1]} list of forbidden.yaml (its exceptions, "
             "negation, questions and the questionnaire script exempt it as the category says).",
     ))

@@ -23,7 +23,8 @@ def check_third_party(call: AnalyzedCall) -> Iterator[Finding]:
     if tp is None:
         return
     qa = questions_of(call)
-    went_on = [o for o in qa.occurrences if o.item in qa.items and o.item != "identity" and o.time > tp.seg.start]
+    went_on = [o for o in qa.occurrences if o.item in qa.items and o.item != "identity" and o.time > tp.seg.start
+               and not o.guessed]  # a question only guessed by sound is no proof the agent went on
     if went_on:
         o = went_on[0]
         yield call.finding("identity.third_party", tp, tp.seg.start, o.utt.seg.end, tp.seg.text,

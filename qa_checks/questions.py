@@ -23,13 +23,14 @@ from .parties import FACTOR_NEEDS, THIRD_PARTY_NEEDS, factor_hits, third_party_t
 from .phonetic import Template
 from .registry import NUMBER, Needs, rule_check
 from .script import NEEDS as SCRIPT_NEEDS
-from .script import ScriptHit, WordHit, agent_turns, heard, phrase_template, words_heard
+from .script import ScriptHit, WordHit, agent_turns, heard, phrase_template, script_words, words_heard
 from .textmatch import Hit, PhraseIndex
 from .textnorm import tag_question
 
 # what the questionnaire analysis reads, shared by every check built on it
 NEEDS = THIRD_PARTY_NEEDS + FACTOR_NEEDS + SCRIPT_NEEDS + Needs(
-    settings={"questionnaire.answer_turns": int, "confidence.answer_gap_seconds": NUMBER},
+    settings={"questionnaire.answer_turns": int, "confidence.answer_gap_seconds": NUMBER,
+              "alignment.group_min_syllables": int},
     cues=("inconvenient.anywhere", "inconvenient.early", "customer_continues", "early_end.agent_reschedule",
           "early_end.refuse", "early_end.agent_lost", "answers.positive_idioms", "answers.unclear", "answers.hedge",
           "answers.negative", "answers.positive", "answers.regional", "answers.weak", "answers.ack",
@@ -49,6 +50,9 @@ class Occurrence:
     by_sound: bool = False
     question: bool = False
     homophone: bool = False  # found only through words that sound like the item's (由预期 for 犹豫期)
+    # found only by its words' sound in a garbled question where it belongs in the questionnaire's order:
+    # enough to say it was not skipped, too little to accuse anyone of how it was asked or answered
+    guessed: bool = False
 
     @property
     def time(self) -> float:
@@ -338,7 +342,7 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     qa.out_of_order = {o.item for o in ordered} - in_run
 
     for turn in sorted({o.turn for o in ordered}):
-        asked = [o for o in ordered if o.turn == turn and _is_asked(call, o, ordered)]
+        asked = [o for o in ordered if o.turn == turn and not o.guessed and _is_asked(call, o, ordered)]
         turn_items = list(dict.fromkeys(o.item for o in asked))
         if len(turn_items) > 1:
             qa.merged[turn] = turn_items
@@ -420,6 +424,7 @@ def _group_hit(call: AnalyzedCall, item: str, turns: list[list[SegmentView]]) ->
     if not spec.groups or not turns:
         return None
     words = words_heard(call, [p for phrases in spec.groups.values() for p in phrases], turns, unsure_only=False)
+    least = int(call.lex.setting("alignment.group_min_syllables"))
     by_turn: dict[int, list[WordHit]] = {}
     for w in words:
         by_turn.setdefault(w.first.turn, []).append(w)
@@ -433,7 +438,12 @@ def _group_hit(call: AnalyzedCall, item: str, turns: list[list[SegmentView]]) ->
                     break
                 chosen.append(min(group, key=lambda w: w.cost / w.syllables))
             else:
-                cost = sum(w.cost for w in chosen) / sum(w.syllables for w in chosen)
+                syllables = sum(w.syllables for w in chosen)
+                cost = sum(w.cost for w in chosen) / syllables
+                # a few syllables heard by sound are too little to say an item was asked: 保什么 in
+                # 那您看什么时间方便 is not the coverage question
+                if cost and syllables < least:
+                    continue
                 if best is None or cost < best[0]:
                     best = (cost, chosen)
     if best is None:
@@ -448,20 +458,47 @@ def _group_hit(call: AnalyzedCall, item: str, turns: list[list[SegmentView]]) ->
 
 def unaccounted(call: AnalyzedCall, t0: float, t1: float, occurrences: list[Occurrence] | None = None
                 ) -> list[tuple[SegmentView, int, int]]:
-    """The agent's sentences starting between t0 and t1 that nothing accounts for: no item asked in them, no
-    word of the opening, consent or closing (occurrences: the items found; default the call's)."""
+    """The agent's sentences starting between t0 and t1 that nothing accounts for (no item asked in them, no
+    words of the opening, consent or closing), or the question left at the end of one that is mostly such
+    words (…的回访专员工号6603, 请问是黄志强先生吗). Occurrences: the items found; default the call's."""
     known = occurrences if occurrences is not None else questions_of(call).occurrences
-    return [(u, s, e) for u in call.agent for s, e in u.norm.sentences()
-            if e - s >= UNHEARD_MIN_CHARS and t0 < u.time_at(s) < t1 and not _explained(call, u, s, e, known)]
+    out = []
+    for u in call.agent:
+        for s, e in u.norm.sentences():
+            if e - s >= UNHEARD_MIN_CHARS and t0 < u.time_at(s) < t1:
+                part = _unexplained(call, u, s, e, known)
+                if part is not None:
+                    out.append((u, *part))
+    return out
 
 
-def _explained(call: AnalyzedCall, u: SegmentView, s: int, e: int, occurrences: list[Occurrence]) -> bool:
-    """Whether a sentence of the agent's is accounted for: an item asked in it, or the opening's, consent's
-    or closing's words."""
-    if any(o.utt is u and o.start < e and s < o.end for o in occurrences):
-        return True
+def _unexplained(call: AnalyzedCall, u: SegmentView, s: int, e: int, occurrences: list[Occurrence]
+                 ) -> tuple[int, int] | None:
+    """What of a sentence of the agent's nothing accounts for: None when an item is asked in it, or it is
+    the opening's, consent's or closing's words (in so many words, or a script sentence of theirs heard by
+    sound) but for a few characters; the uncovered end when they cover most of it and a question follows
+    them; else the whole sentence. A word of theirs in a longer sentence does not account for it: 太平洋
+    in the product's name, 谢谢您 before a garbled question; nor does an item asked before mentioned again
+    in a small part of it (…上面的签名是他本人吗 after identity was verified)."""
+    first: dict[str, Occurrence] = {}
+    for o in sorted(occurrences, key=lambda o: (o.time, o.start)):
+        first.setdefault(o.item, o)
+    if any(o.utt is u and o.start < e and s < o.end and (first[o.item] is o or (o.end - o.start) * 2 >= e - s)
+           for o in occurrences):
+        return None
     text = u.clean[s:e]
-    return any(call.lex.cue(name).search(text, False) for name in _OWN_WORDS)
+    covered = {s + i for name in _OWN_WORDS for h in call.lex.cue(name).search(text, False)
+               for i in range(h.start, h.end)}
+    if call.has_probabilities:
+        covered |= {i for seg, i in script_words(call, u, items=False) if seg == u.index and s <= i < e}
+    if e - s - len(covered) < UNHEARD_MIN_CHARS:
+        return None
+    if len(covered) * 2 < e - s:
+        return s, e
+    tail = e
+    while tail > s and tail - 1 not in covered:
+        tail -= 1
+    return (tail, e) if e - tail >= UNHEARD_MIN_CHARS else None
 
 
 _OWN_WORDS = ("opening.company", "opening.agent", "opening.purpose", "opening.consent", "thanks", "farewell")
@@ -483,6 +520,9 @@ def _unheard_items(call: AnalyzedCall, items: list[str], occurrences: list[Occur
     """
     if not call.has_probabilities:
         return [], {}
+    tp = third_party_turn(call)
+    if tp is not None and not any(o.item != "identity" and o.time > tp.seg.start for o in occurrences):
+        return [], {}  # someone else answered and the agent asked nothing more in words: nothing to look for
     found: list[Occurrence] = []
     while True:
         known = [*occurrences, *found]
@@ -505,8 +545,18 @@ def _in_place(call: AnalyzedCall, items: list[str], item: str, known: list[Occur
     """The unaccounted agent questions where `item` belongs: with `sound`, an occurrence of the item if one
     sounds like its words; else their time span (None when there are none)."""
     pos = items.index(item)
-    t0 = max((o.time for o in known if o.item in items[:pos]), default=-1.0)
-    t1 = min((o.time for o in known if o.item in items[pos + 1 :] and o.time > t0),
+    # bounded by the items asked in order: a stray mention (每年交多少钱 while verifying identity) is not
+    # where the premium question was asked, and must not squeeze the place of the items before it to nothing
+    ordered = sorted((o for o in known if o.item in items), key=lambda o: (o.time, o.start))
+    run = [ordered[i] for i in sorted(_longest_ordered([items.index(o.item) for o in ordered]))]
+    # an item is where it was first asked in that order: 本人 said again in a later question is not
+    # identity asked there
+    first: dict[str, float] = {}
+    after = -1.0
+    for o in run:
+        after = first[o.item] = min(x.time for x in ordered if x.item == o.item and x.time > after)
+    t0 = max((t for i, t in first.items() if i in items[:pos]), default=-1.0)
+    t1 = min((t for i, t in first.items() if i in items[pos + 1 :] and t > t0),
              default=call.transcript.duration + 1)
     questions = [(u, s, e) for u, s, e in unaccounted(call, t0, t1, known) if _put_to_customer(call, u, s)]
     if not questions:
@@ -520,18 +570,27 @@ def _in_place(call: AnalyzedCall, items: list[str], item: str, known: list[Occur
     if hit is None or not any(hit.first is u and s <= hit.start < e for u, s, e in questions):
         return None
     end = hit.end if hit.last is hit.first else len(hit.first.clean)
-    return Occurrence(item, hit.first, hit.start, end, hit.template.length, by_sound=True, question=True)
+    return Occurrence(item, hit.first, hit.start, end, hit.template.length, by_sound=True, question=True,
+                      guessed=True)
 
 
 ANSWER_WITHIN_S = 3.0
+WAITS_S = 2.0  # an agent who ends a sentence and says nothing for this long is waiting for an answer
 
 
 def _put_to_customer(call: AnalyzedCall, u: SegmentView, s: int) -> bool:
-    """Whether an agent sentence reads as put to the customer: asked as a question, or answered."""
+    """Whether an agent sentence reads as put to the customer: asked as a question, answered, or left
+    waiting for an answer (the agent's last sentence before a pause: a reply the recogniser did not catch,
+    a 吧 or 吗 it heard as 法 or 人)."""
     if u.norm.is_question(s, loose=True):
         return True
     end = u.seg.end
-    return any(c.seg.start >= end - 0.2 and c.seg.start - end <= ANSWER_WITHIN_S for c in call.customer)
+    if any(c.seg.start >= end - 0.2 and c.seg.start - end <= ANSWER_WITHIN_S for c in call.customer):
+        return True
+    if u.norm.sentence_span(s)[1] < len(u.clean):
+        return False
+    following = [v.seg.start for v in call.agent if v.seg.start >= end - 0.2 and v is not u]
+    return bool(following) and min(following) - end >= WAITS_S
 
 
 def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) -> bool:

@@ -157,21 +157,22 @@ def cue_heard(call: AnalyzedCall, cue: str, segments: Sequence[SegmentView]) -> 
                             unsure_only=False))
 
 
-def _turn_positions(call: AnalyzedCall) -> dict[int, set[tuple[int, int]]]:
-    """Per agent turn (filled on demand), the (segment, clean index) characters that stand for a script
-    sentence's words."""
+def _turn_positions(call: AnalyzedCall) -> dict[tuple[int, bool], set[tuple[int, int]]]:
+    """Per agent turn and template set (filled on demand), the (segment, clean index) characters that stand
+    for a script sentence's words."""
     return {}
 
 
-def script_words(call: AnalyzedCall, u: SegmentView) -> set[tuple[int, int]]:
-    """The characters of `u`'s turn that read a script sentence (any item's `say`, any of scripts.yaml), by
-    sound: a word the recogniser garbled inside the script (保费 heard as 保证) is the script's, a word the
-    agent added to it (…保证全额退还) is not."""
+def script_words(call: AnalyzedCall, u: SegmentView, *, items: bool = True) -> set[tuple[int, int]]:
+    """The characters of `u`'s turn that read a script sentence (any item's `say` unless `items` is off, any
+    of scripts.yaml), by sound: a word the recogniser garbled inside the script (保费 heard as 保证) is the
+    script's, a word the agent added to it (…保证全额退还) is not."""
     cache = call.memo(_turn_positions)
-    if u.turn not in cache:
+    key = (u.turn, items)
+    if key not in cache:
         turn = [v for v in call.agent if v.turn == u.turn]
         speech = speech_of([turn])
-        templates = [t for spec in call.lex.items.values() for t in spec.say]
+        templates = [t for spec in call.lex.items.values() for t in spec.say] if items else []
         templates += [t for lines in (call.lex.scripts or {}).values() for t in lines]
         words: set[tuple[int, int]] = set()
         for template in templates:
@@ -183,8 +184,8 @@ def script_words(call: AnalyzedCall, u: SegmentView) -> set[tuple[int, int]]:
                 if where is not None:
                     seg, i = where  # type: ignore[misc]
                     words.add((seg.index, i))
-        cache[u.turn] = words
-    return cache[u.turn]
+        cache[key] = words
+    return cache[key]
 
 
 def heard(call: AnalyzedCall, templates: Sequence[Template], speech: Speech | None = None) -> list[ScriptHit]:

@@ -13,7 +13,7 @@ from pipelines.manifest import ManifestError, call_meta, from_filename, read_man
 from pipelines.roles import assign_roles
 from pipelines.settings import PipelineSettings
 from pipelines.speakers import Track, is_dual_mono, to_call_time, track_audio
-from pipelines.transcribe import collapse_repeats, echoes_prompt, is_hallucination
+from pipelines.transcribe import collapse_repeats, echoes_prompt, heard_in, is_hallucination
 from qa_checks import load_lexicon
 from results.files import write_json_atomic
 from results.store import ResultStore, latest_calls
@@ -179,3 +179,18 @@ def test_recogniser_output_filters():
     prompted = PipelineSettings(initial_prompt="以下是保险回访录音。犹豫期、亲笔签名。", hotwords="产品说明书 责任免除")
     assert echoes_prompt("产品说明书 责任免除", prompted) and echoes_prompt("亲笔", prompted)
     assert not echoes_prompt("请问您看过产品说明书吗", prompted) and not echoes_prompt("亲笔", SETTINGS)
+
+
+def test_a_segment_dropped_as_invented_leaves_its_span_unheard_for_the_second_look():
+    from faster_whisper.transcribe import Segment, Word
+
+    def segment(text: str, ratio: float) -> Segment:
+        words = [Word(start=10.0 + i * 0.5, end=10.4 + i * 0.5, word=c, probability=0.3) for i, c in enumerate(text)]
+        return Segment(id=0, seek=0, start=10.0, end=10.0 + len(text) * 0.5, text=text, tokens=[],
+                       avg_logprob=-0.4, compression_ratio=ratio, no_speech_prob=0.1, words=words, temperature=0.0)
+
+    on = PipelineSettings()
+    assert heard_in(segment("尔" * 40, 4.0), on) == []  # a loop: dropped, so its minute is looked at again
+    assert heard_in(segment("尔" * 40, 4.0), PipelineSettings(hallucination_filter=False))[0] == (10.0, 10.4)
+    spans = heard_in(segment("收到了", 1.1), on)
+    assert spans == [(10.0, 10.4), (10.5, 10.9), (11.0, 11.4)]

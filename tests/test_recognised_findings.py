@@ -1,0 +1,107 @@
+"""Findings on the recogniser's own transcripts (words with probabilities), where a garbled word must
+neither raise a false finding nor hide a true one: the classes of recognition error met on recordings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callbuilder import CLEAN, replace, timed
+
+from callqa.model import Transcript, transcript_from_dict
+from qa_checks import check_call
+from qa_checks.phonetic import syllable_cost
+
+PUNCT = set(",。?!、,;: ")
+
+
+def recognised(lines: list[tuple[Any, ...]], probability: float = 0.8, call_id: str = "R-1",
+               questionnaire: str | None = "traditional", **kw: Any) -> Transcript:
+    """A transcript as the pipeline writes it: each character a word with the recogniser's confidence."""
+    segments = timed(lines, **kw)
+    for seg in segments:
+        chars = [c for c in seg["text"] if c not in PUNCT]
+        step = (seg["end"] - seg["start"]) / max(1, len(chars))
+        seg["words"] = [{"word": c, "start": round(seg["start"] + i * step, 3),
+                         "end": round(seg["start"] + (i + 1) * step, 3), "probability": probability}
+                        for i, c in enumerate(chars)]
+    data: dict[str, Any] = {"call_id": call_id, "segments": segments}
+    if questionnaire:
+        data["questionnaire"] = questionnaire
+    return transcript_from_dict(data)
+
+
+def typed(lines: list[tuple[Any, ...]], **kw: Any) -> Transcript:
+    return transcript_from_dict({"call_id": "T-1", "questionnaire": "traditional", "segments": timed(lines, **kw)})
+
+
+def asserted(result, rule: str) -> list:
+    return [f for f in result.findings if f.rule == rule and f.asserted]
+
+
+def test_the_clean_call_recognised_has_no_findings():
+    assert [f.rule for f in check_call(recognised(CLEAN)).findings if f.asserted] == []
+
+
+def test_initials_made_at_one_place_cost_less_than_other_confusions():
+    assert syllable_cost("he", "ke") == syllable_cost("bao", "pao") == syllable_cost("xi", "qi") == 0.35
+    assert syllable_cost("he", "me") > 0.35
+    assert syllable_cost("he", "he") == 0.0
+
+
+def test_a_forbidden_phrase_garbled_by_the_recogniser_is_heard_by_sound():
+    lines = replace(CLEAN, 18, "您等我书完,如果犹豫期过后退保,只能退还保单的现金价值,可能会有一定损失,您清楚吗?")
+    found = asserted(check_call(recognised(lines)), "forbidden.cut_off")
+    assert len(found) == 1 and "近音识别" in found[0].message and found[0].evidence.startswith("您等我书完")
+    # a typed transcript says what was said: 书完 is not 说完
+    assert asserted(check_call(typed(lines)), "forbidden.cut_off") == []
+
+
+def test_a_short_forbidden_phrase_is_not_looked_for_by_sound():
+    # 你是哪位 (four syllables) sounds like too many innocent words: 呢十八位
+    lines = replace(CLEAN, 20, "最后跟您核对一下联系电话,是13912345678,呢十八位,对吗?")
+    assert asserted(check_call(recognised(lines)), "forbidden.colloquial") == []
+
+
+def test_a_vague_word_inside_a_garbled_item_word_is_the_scripts():
+    # 犹豫期 heard as 有预计: the 预计 is not the agent being vague
+    lines = replace(CLEAN, 14, "您的保单有十五天有预计,从您签收合同的次日开始计算,有预计内解除合同可以全额退还所交保费,您清楚吗?")
+    assert asserted(check_call(recognised(lines)), "forbidden.vague") == []
+
+
+def test_an_opening_heard_by_sound_names_the_company_no_list_holds():
+    # 长城人寿 heard as 长城远秀 and 回访 as 维讽: the opening sentence, heard by sound, says both
+    lines = replace(CLEAN, 0, "您好,我是长城远秀维讽专员李娜,公号零六六二,想就您新投保的保单做个维讽,请问是王建国先生吗?")
+    assert asserted(check_call(recognised(lines)), "opening.self_id") == []
+    assert asserted(check_call(typed(lines)), "opening.self_id") != []
+
+
+def test_a_question_whose_particle_was_garbled_is_asked_when_the_agent_waits_for_the_answer():
+    # 签的吧 heard as 办法, and the customer's reply not caught: the agent's pause says it was put to her
+    lines = [*CLEAN[:6],
+             ("agent", "您投保的是中英福寿终身寿险,是您自己决定买的,投保单上的名字也请您今手鲜的办法。"),
+             ("agent", "请问您已经收到保险合同了吗?", {"pause": 8.0}),
+             *CLEAN[9:]]
+    result = check_call(recognised(lines))
+    skipped = [f for f in result.findings if f.rule == "question.skipped" and f.item == "purchase_signature"]
+    assert not any(f.asserted for f in skipped)
+
+
+def test_words_of_an_item_scattered_in_a_callback_booking_are_not_the_item():
+    # the customer is driving; 那您看什么时间方便 is not 保什么 (coverage), and nothing was skipped
+    lines = [CLEAN[0],
+             ("customer", "我在开车,现在不太方便。"),
+             ("agent", "王先生安全第一,那您看什么时间方便,我们再给您打过来?"),
+             ("customer", "晚上七点以后吧。"),
+             ("agent", "好的,那我们今天晚上七点以后再联系您,谢谢您,开车注意安全,再见。")]
+    result = check_call(recognised(lines))
+    assert asserted(result, "question.skipped") == []
+    assert asserted(result, "question.order") == []
+
+
+def test_an_item_asked_again_in_part_of_a_later_question_does_not_hide_that_question():
+    # identity asked first; 是他本人吗 inside the signature question is the signature question's own words
+    lines = replace(CLEAN, 6, "这份中英福寿终身寿险是王先生自己要买的,孤号上面的千年是他本人先生吗?")
+    result = check_call(recognised(lines))
+    skipped = [f for f in result.findings if f.rule == "question.skipped" and f.item == "purchase_signature"]
+    assert not any(f.asserted for f in skipped)
+
