@@ -16,10 +16,11 @@ from callqa.model import Finding
 
 from .call import AnalyzedCall, SegmentView
 from .lexicon import ForbiddenCategory
+from .phonetic import fuzzed_syllables, within_reach
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
-from .script import phrase_template, script_words, words_heard
+from .script import WordHit, agent_turns, phrase_template, script_words, words_heard
 from .textmatch import Hit
 from .textnorm import asks
 
@@ -84,20 +85,29 @@ SOUND_NEEDS = Needs(settings={"alignment.forbidden_min_syllables": int, "alignme
 
 
 def _heard_by_sound(call: AnalyzedCall, cat: ForbiddenCategory, u: SegmentView) -> list[Hit]:
-    """The category's longer phrases heard by sound where the recogniser wrote none of them (您等我书完 for
-    您等我说完, 这歌我父亲楚 for 这个我不清楚; it is often sure of such words): only a phrase of
+    """The category's longer phrases heard by sound in `u` where the recogniser wrote none of them."""
+    hits = [Hit(w.start, w.end, w.phrase, _BY_SOUND) for w in call.memo(_forbidden_by_sound).get(cat.rule, ())
+            if w.first is u and w.last is u]
+    return sorted(hits, key=lambda h: (h.start, h.start - h.end))
+
+
+def _forbidden_by_sound(call: AnalyzedCall) -> dict[str, list[WordHit]]:
+    """Per category, its phrases heard by sound in the agent's turns (您等我书完 for 您等我说完, 这歌我父亲楚
+    for 这个我不清楚; the recogniser is often sure of such words): only a phrase of
     `alignment.forbidden_min_syllables` or more, within `alignment.forbidden_tolerance` per syllable, because
     a short one sounds like too many innocent words. The recogniser's own transcripts only."""
-    if not call.has_probabilities:
-        return []
+    if not call.has_probabilities or not call.agent:
+        return {}
     least = int(call.lex.setting("alignment.forbidden_min_syllables"))
     tolerance = float(call.lex.setting("alignment.forbidden_tolerance"))
-    phrases = [p for p in cat.index.phrases if (t := phrase_template(p)) is not None and t.length >= least]
-    out = []
-    for w in words_heard(call, phrases, [[u]], unsure_only=False):
-        if w.first is u and w.last is u and 0 < w.cost <= tolerance * w.syllables:
-            out.append(Hit(w.start, w.end, w.phrase, _BY_SOUND))
-    out.sort(key=lambda h: (h.start, h.start - h.end))
+    turns = agent_turns(call, lambda v: True)
+    heard = fuzzed_syllables("".join(u.clean for u in call.agent))
+    out: dict[str, list[WordHit]] = {}
+    for rule, cat in call.lex.forbidden.items():
+        phrases = [p for p in cat.index.phrases if (t := phrase_template(p)) is not None and t.length >= least
+                   and within_reach(t, heard, tolerance * t.length)]
+        out[rule] = [w for w in words_heard(call, phrases, turns, unsure_only=False)
+                     if 0 < w.cost <= tolerance * w.syllables]
     return out
 
 

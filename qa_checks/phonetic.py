@@ -76,8 +76,24 @@ def syllable_cost(a: str, b: str) -> float:
         return 0.2
     ia, ib = _initial(fa), _initial(fb)
     if fa[len(ia):] == fb[len(ib):] and _PLACE.get(ia, ia) == _PLACE.get(ib, ib):
-        return 0.35  # the same final, initials made at one place in the mouth: 合同 heard as 可同, 保 as 跑
+        return PLACE_COST  # the same final, initials made at one place in the mouth: 合同 heard as 可同, 保 as 跑
     return min(1.0, 0.25 + 0.75 * _edits(fa, fb) / max(len(fa), len(fb)))
+
+
+PLACE_COST = 0.35  # the least a syllable costs against one that does not sound like it after the fuzz
+
+
+def within_reach(template: Template, heard: set[str], budget: float) -> bool:
+    """Whether `template` could align within `budget` to speech whose syllables (fuzzed, `fuzzed_syllables`)
+    are `heard`: each of its syllables heard nowhere costs at least PLACE_COST (INDEL is more), so a phrase
+    with too many of them need not be aligned at all."""
+    absent = sum(1 for t in template.tokens if isinstance(t, str) and _fuzz(t) not in heard)
+    return absent * PLACE_COST <= budget
+
+
+def fuzzed_syllables(text: str) -> set[str]:
+    """Every reading of every character of `text`, fuzzed (the syllables a template could match there)."""
+    return {_fuzz(r) for ch in set(text) for r in readings(ch)}
 
 
 # initials made at one place in the mouth, told apart by aspiration or friction that a telephone line blurs
@@ -240,14 +256,13 @@ class Speech:
             best = np.minimum(diag, delete)
             took_diag = diag <= delete
             # syllables the recogniser added: out[j] = min over k <= j in the same turn of best[k] + INDEL*(j-k)
-            vals = best - INDEL * idx
-            out = np.empty(n + 1)
-            origin = np.empty(n + 1, dtype=np.int64)
-            for lo, hi in _runs(seps):
-                run = vals[lo:hi]
-                m = np.minimum.accumulate(run)
-                origin[lo:hi] = np.maximum.accumulate(np.where(run <= m, positions[lo:hi], lo))
-                out[lo:hi] = m + INDEL * idx[lo:hi]
+            # one running minimum over the whole speech, each turn lifted above the turns after it so
+            # that no minimum reaches back across a separator (vectorised: no Python loop over turns)
+            lift = (seps[-1] - seps) * (2 * _INF + INDEL * (n + 1))
+            vals = np.minimum(best, _INF) - INDEL * idx + lift
+            m = np.minimum.accumulate(vals)
+            origin = np.maximum.accumulate(np.where(vals <= m, positions, 0))
+            out = m - lift + INDEL * idx
             prev = np.minimum(out, _INF)
             rows.append(("syllable", origin, took_diag))
         return prev, rows
