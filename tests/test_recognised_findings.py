@@ -9,7 +9,7 @@ from callbuilder import CLEAN, replace, timed
 
 from callqa.model import Transcript, transcript_from_dict
 from qa_checks import check_call
-from qa_checks.phonetic import syllable_cost
+from qa_checks.phonetic import compile_template, fuzzed_syllables, syllable_cost, within_reach
 
 PUNCT = set(",。?!、,;: ")
 
@@ -46,6 +46,13 @@ def test_initials_made_at_one_place_cost_less_than_other_confusions():
     assert syllable_cost("he", "ke") == syllable_cost("bao", "pao") == syllable_cost("xi", "qi") == 0.35
     assert syllable_cost("he", "me") > 0.35
     assert syllable_cost("he", "he") == 0.0
+
+
+def test_a_phrase_too_unlike_what_was_said_is_not_aligned_at_all():
+    heard = fuzzed_syllables("您等我书完这些都是规定")
+    phrase = compile_template("您等我说完")
+    assert within_reach(phrase, heard, 0.2 * phrase.length)  # 说 heard nowhere: one syllable, within 1.0
+    assert not within_reach(compile_template("这个我不清楚"), heard, 0.2 * 6)
 
 
 def test_a_forbidden_phrase_garbled_by_the_recogniser_is_heard_by_sound():
