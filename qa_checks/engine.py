@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from callqa import __version__
-from callqa.model import Basis, CallResult, Finding, Kind, Status, Transcript
+from callqa.model import CallResult, Finding, Kind, Status, Transcript
 
 # the families register their checks when imported
 from . import dynamics, events, forbidden, identity, opening, questions, rate  # noqa: F401
@@ -49,7 +49,7 @@ _VALIDATED: set[tuple[Path, str]] = set()
 def status_of(finding: Finding, lex: Lexicon) -> Status:
     """A violation or an alert as found, unless it rests on words the recogniser was unsure of."""
     found = Status.ALERT if finding.kind == Kind.ALERT else Status.VIOLATION
-    if finding.confidence is None or finding.basis == Basis.MEASURED:
+    if finding.confidence is None:
         return found
     if finding.confidence < float(lex.setting(f"confidence.{finding.basis.value}_below")):
         return Status.NEEDS_REVIEW

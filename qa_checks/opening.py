@@ -12,7 +12,7 @@ from .questions import NEEDS as QUESTION_NEEDS
 from .questions import questions_of, unaccounted
 from .registry import NUMBER, Needs, measure, rule_check
 from .script import NEEDS as SCRIPT_NEEDS
-from .script import agent_turns, cue_heard, heard, speech_of
+from .script import agent_turns, cue_heard, heard, speech_of, words_heard
 from .textmatch import Hit
 
 THANKS_NEEDS = Needs(settings={"courtesy.thanks_recommended": int}, cues=("thanks", "thanks_negators"))
@@ -75,19 +75,43 @@ def check_consent(call: AnalyzedCall) -> Iterator[Finding]:
         return
     before = [u for u in call.agent if u.seg.start <= started]
     consent = call.lex.cue("opening.consent")
-    if any(u.norm.is_question(h.start) for u in before for h in call.find(u, consent, boundaries=False)):
+    if any(u.norm.is_question(h.start) or _left_for_the_customer(call, u, h.start)
+           for u in before for h in call.find(u, consent, boundaries=False)):
         return
     ids = {u.index for u in before}
     if heard(call, call.lex.script("consent"), speech_of(agent_turns(call, lambda u: u.index in ids))):
         return  # asked in words the recogniser garbled (方便满 for 方便吗)
     u0 = call.agent[0]
-    if call.has_probabilities and unaccounted(call, -1.0, started):
-        # the agent said something before the questionnaire that nothing accounts for: it may be the consent
+    if call.has_probabilities and _may_hide_consent(call, unaccounted(call, -1.0, started)):
+        # the agent said something before the questionnaire that nothing accounts for and that sounds like
+        # a word of consent (见听吧 for 接听吗): it may be the consent
         yield call.finding("opening.consent", u0, u0.seg.start, started, "",
                            "未能确认开始问卷前是否征求客户同意(该处录音识别不清,请核听)", basis=Basis.ABSENT, confidence=0.0)
         return
     yield call.absent_finding("opening.consent", u0, u0.seg.start, started, "",
                               "开始问卷前未征求客户同意(如:请问现在方便接听吗?)", region=(0.0, started))
+
+
+def _left_for_the_customer(call: AnalyzedCall, u: SegmentView, i: int) -> bool:
+    """On recognised speech, whether the sentence holding clean index `i` ends the agent's turn and the
+    customer speaks next: the words of consent put to the customer though the recogniser lost the question
+    (现在方便监情报 for 现在方便接听吗)."""
+    if not call.has_probabilities or u.norm.sentence_span(i)[1] < len(u.clean):
+        return False
+    after = call.segments[u.index + 1:]
+    return bool(after) and after[0].speaker == "customer"
+
+
+def _may_hide_consent(call: AnalyzedCall, pending: list[tuple[SegmentView, int, int]]) -> bool:
+    """Whether one of the agent's garbled sentences could be the consent question: a word of consent
+    (方便, 几分钟, 打扰 …) or a consent sentence (您现在早点忙 for 您现在方便吗) sounds like something in it. A garbled name check (为你好许许文竟你是吗) or
+    a date read back (…一九五八年…对不对) holds none."""
+    if not pending:
+        return False
+    ids = {u.index for u, _, _ in pending}
+    phrases = [*call.lex.cue("opening.consent").phrases, *(t.text for t in call.lex.script("consent"))]
+    words = words_heard(call, phrases, agent_turns(call, lambda u: u.index in ids), unsure_only=False)
+    return any(w.first is u and s <= w.start < e for w in words for u, s, e in pending)
 
 
 def thanks_count(call: AnalyzedCall) -> int:

@@ -151,7 +151,8 @@ def check_too_slow(call: AnalyzedCall) -> Iterator[Finding]:
 
 MISMATCH_NEEDS = RATE_NEEDS + Needs(settings={"rate.mismatch_ratio": NUMBER,
                                               "rate.mismatch_min_customer_seconds": NUMBER,
-                                              "rate.mismatch_min_customer_chars": int})
+                                              "rate.mismatch_min_customer_chars": int,
+                                              "rate.mismatch_review_margin": NUMBER})
 
 
 def rate_ratio(call: AnalyzedCall) -> float | None:
@@ -181,7 +182,11 @@ def check_mismatch(call: AnalyzedCall) -> Iterator[Finding]:
     if r is None or ratio is None or 1 / limit <= ratio <= limit:
         return
     first, last = r.agent[0], r.agent[-1]
+    # the customer's rate on recognised speech is the least sure figure of a call (short answers garbled
+    # into more characters, pauses cut): a ratio only just past the limit is for a person to verify
+    margin = 1 + float(call.lex.setting("rate.mismatch_review_margin"))
+    near = call.has_probabilities and 1 / (limit * margin) <= ratio <= limit * margin
     yield call.finding("rate.mismatch", first, first.seg.start, last.seg.end,
                        f"坐席{r.agent_rate:.0f} / 客户{r.customer_rate:.0f}字/分钟",
                        f"坐席语速{r.agent_rate:.0f}与客户语速{r.customer_rate:.0f}字/分钟相差过大,应与客户语速相匹配",
-                       basis=Basis.MEASURED)
+                       basis=Basis.MEASURED, confidence=0.0 if near else None)

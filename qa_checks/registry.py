@@ -66,7 +66,7 @@ CORE = Needs(
     settings={"matching.negation_window": int, "matching.pinyin_min_chars": int,
               "matching.homophone_max_word_freq": int, "scoring.start": NUMBER, "scoring.per_rule_cap": NUMBER,
               "confidence.heard_below": NUMBER, "confidence.absent_below": NUMBER,
-              "confidence.structure_below": NUMBER},
+              "confidence.structure_below": NUMBER, "confidence.measured_below": NUMBER},
     cues=("negation", "negation_ignore", "reported_speech"),
 )
 

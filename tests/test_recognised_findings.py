@@ -112,3 +112,28 @@ def test_an_item_asked_again_in_part_of_a_later_question_does_not_hide_that_ques
     skipped = [f for f in result.findings if f.rule == "question.skipped" and f.item == "purchase_signature"]
     assert not any(f.asserted for f in skipped)
 
+
+
+def test_consent_whose_question_the_recogniser_lost_counts_when_the_customer_answers_it():
+    # 现在方便接听吗 heard as 现在方便监情报: no question mark, but the agent stops and the customer answers
+    lines = replace(CLEAN, 4, "好的,核对无误。回访需要占用您几分钟时间,现在方便监情报")
+    assert asserted(check_call(recognised(lines)), "opening.consent") == []
+
+
+def test_a_garbled_sentence_that_sounds_like_no_consent_does_not_hide_its_absence():
+    # no consent asked; the only garbled sentence before the questionnaire is a name check
+    lines = [("agent", "为你好许许文竟你是吗"), ("customer", "是的,哪位?"),
+             ("agent", "许女士您好,我是中英人寿回访专员张敏,工号三七二一,给您新买的保单做个回访。"), *CLEAN[2:4], *CLEAN[6:]]
+    found = [f for f in check_call(recognised(lines)).findings if f.rule == "opening.consent"]
+    assert len(found) == 1 and found[0].asserted
+
+
+def test_a_rate_mismatch_just_past_its_limit_on_recognised_speech_is_to_verify():
+    fast_customer = [(spk, text, {"cps": 4.0}) if spk == "customer" else (spk, text) for spk, text in CLEAN]
+    lines = [(spk, text * 3 if spk == "customer" else text, *opt) for spk, text, *opt in fast_customer]
+    typed_result = check_call(typed(lines))
+    ratio = typed_result.metrics["agent_customer_rate_ratio"]
+    assert 1 / 2.07 <= ratio < 1 / 1.8  # past the limit by less than the margin
+    assert asserted(typed_result, "rate.mismatch") != []
+    found = [f for f in check_call(recognised(lines)).findings if f.rule == "rate.mismatch"]
+    assert found and not any(f.asserted for f in found)
