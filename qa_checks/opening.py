@@ -11,6 +11,7 @@ from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import questions_of
 from .registry import NUMBER, Needs, measure, rule_check
+from .spans import Spans
 from .textmatch import Hit
 
 THANKS_NEEDS = Needs(settings={"courtesy.thanks_recommended": int}, cues=("thanks", "thanks_negators"))
@@ -62,8 +63,8 @@ def thanks_count(call: AnalyzedCall) -> int:
     negators = call.lex.cue("thanks_negators")
     count = 0
     for u in call.agent:
-        neg_spans = [h.span for h in negators.search(u.clean, False)]
-        hits = [h for h in thanks.search(u.clean) if not any(a <= h.start < b for a, b in neg_spans)]
+        neg_spans = Spans(h.span for h in negators.search(u.clean, False))
+        hits = [h for h in thanks.search(u.clean) if not neg_spans.holds(h.start)]
         last_end = -1
         for h in sorted(hits, key=lambda h: (h.start, -h.end)):
             if h.start >= last_end:
@@ -78,10 +79,10 @@ def honorific_hits(call: AnalyzedCall) -> list[tuple[SegmentView, Hit]]:
     bad, ignore = lex.cue("honorific_bad"), lex.cue("honorific_ignore")
     out = []
     for u in call.agent:
-        ign = [h.span for h in ignore.search(u.clean, False)]
-        ign += [h.span for cat in lex.forbidden.values() for h in cat.index.search(u.clean, False)]
+        ign = Spans([h.span for h in ignore.search(u.clean, False)]
+                    + [h.span for cat in lex.forbidden.values() for h in cat.index.search(u.clean, False)])
         for h in bad.search(u.clean, False):
-            if not any(a <= h.start < b for a, b in ign) and not call.reported(u, h):
+            if not ign.holds(h.start) and not call.reported(u, h):
                 out.append((u, h))
     return out
 
