@@ -15,6 +15,7 @@ from reports.tables import Filters
 
 from .cli_filters import filter_options, period_options
 from .model import CallResult
+from .terminal import json_line, plain
 from .transcripts import FileError, read_transcripts
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
@@ -31,9 +32,9 @@ def render_result(console: Console, result: CallResult) -> None:
     q = result.questionnaire if isinstance(result.questionnaire, str) else "+".join(result.questionnaire)
     dims = result.dimensions
     head = Text.assemble(
-        (f"{result.call_id}", "bold"), "  ", verdict, f"  score {result.score:g}",
+        (plain(result.call_id), "bold"), "  ", verdict, f"  score {result.score:g}",
         f"  合规 {dims['compliance']:g} · 专业 {dims['professionalism']:g} · 体验 {dims['customer_experience']:g}",
-        f"  问卷 {q} ({result.questionnaire_source})",
+        f"  问卷 {plain(q)} ({result.questionnaire_source})",
     )
     console.print(head)
     m = result.metrics
@@ -54,11 +55,11 @@ def render_result(console: Console, result: CallResult) -> None:
         sev = f.severity if f.kind == "violation" else f"{f.severity} alert"
         table.add_row(  # Text, not markup: evidence and item ids may hold [brackets]
             Text(sev, style=_SEVERITY_STYLE.get(f.severity, "")),
-            Text(rule),
+            Text(plain(rule)),
             Text(f"{_fmt_time(f.start)}–{_fmt_time(f.end)}"),
             Text(f.speaker or ""),
-            Text((f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence),
-            Text(f.message),
+            Text(plain((f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence)),
+            Text(plain(f.message)),
         )
     console.print(table)
     console.print()
@@ -84,7 +85,7 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
     from qa_checks import LexiconError, check_call, load_lexicon
 
     def error(message: str) -> None:  # plain lines on stderr: one per file, never wrapped
-        click.echo(f"callqa: error: {message}", err=True)
+        click.echo(f"callqa: error: {plain(message)}", err=True)
 
     try:
         lex = load_lexicon(lexicons)
@@ -104,11 +105,15 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
             n_err += 1
             error(f"{path}: {exc}")
             continue
+        except Exception as exc:  # one file must never end the batch: name it and go on
+            n_err += 1
+            error(f"{path}: cannot be checked: {type(exc).__name__}: {exc}")
+            continue
         result.source = str(path)
         n_ok += 1
         n_failed += not result.passed
         if as_json:
-            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(json.dumps(result.to_dict(), ensure_ascii=False)) + "\n")
         else:
             render_result(out, result)
     summary = f"{n_ok} calls scored, {n_failed} failed QA, {n_err} files with errors"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .model import Transcript, TranscriptError, transcript_from_dict
 
@@ -22,12 +26,63 @@ class FileError:
         return f"{self.path}: {self.message}"
 
 
+def _link_problem(path: Path) -> str | None:
+    """Why a symbolic link leads nowhere readable, or None when it is not a broken link."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop this way
+        return "symbolic link loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"broken symbolic link (to {os.readlink(path)})"
+    return None
+
+
+def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path | FileError]:
+    """Every *.json below `folder`, sorted per folder; a folder that cannot be read, a broken or looping link
+    and a *.json that is not a regular file are errors naming it, never silently skipped. Linked folders
+    are followed once (a link back up the tree is named as a loop, not walked forever)."""
+    try:
+        st = folder.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            yield FileError(folder, "symbolic link loop: this folder was already read")
+            return
+        seen.add((st.st_dev, st.st_ino))
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        yield FileError(folder, f"cannot read folder: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        problem = _link_problem(path)
+        if problem is not None:
+            if entry.name.endswith(".json") or not path.suffix:
+                yield FileError(path, problem)
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError as exc:
+            yield FileError(path, f"cannot read: {exc.strerror or exc}")
+            continue
+        if is_dir:
+            yield from _walk(path, seen)
+        elif entry.name.endswith(".json"):
+            yield path
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | FileError]:
     """Files named directly, and every *.json below a named folder, in a stable order."""
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            found = sorted(f for f in path.rglob("*.json") if f.is_file())
+        problem = _link_problem(path)
+        if problem is not None:
+            yield FileError(path, problem)
+        elif path.is_dir():
+            found = list(_walk(path, set()))
             if not found:
                 yield FileError(path, "folder holds no .json transcript files")
             yield from found
@@ -37,25 +92,47 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Fil
             yield FileError(path, "no such file or folder")
 
 
+def _read_limited(path: Path) -> bytes:
+    """The file's bytes, refusing anything but a regular file (a pipe or a device would block or never
+    end) and anything over the size limit, even one that grows while it is read."""
+    try:
+        # O_NONBLOCK: opening a named pipe would otherwise wait for a writer forever
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise TranscriptError("not a regular file")
+            if st.st_size == 0:
+                raise TranscriptError("file is empty")
+            if st.st_size > MAX_BYTES:
+                raise TranscriptError(f"file is {st.st_size / 1e6:.0f} MB, over the {MAX_BYTES / 1e6:.0f} MB limit "
+                                      "for one call")
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise TranscriptError(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise TranscriptError(f"file grew over the {MAX_BYTES / 1e6:.0f} MB limit for one call while being read")
+    return data
+
+
+def parse_json(raw: str) -> Any:
+    """JSON text to data, every way it can fail as a TranscriptError saying which."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise TranscriptError("JSON nested too deeply to read") from None
+    except ValueError:  # the only other refusal: an integer past Python's int-string limit
+        raise TranscriptError(f"JSON holds a number of more than {sys.get_int_max_str_digits()} digits") from None
+
+
 def load_transcript(path: Path) -> Transcript:
     """Read and validate one transcript; raises TranscriptError naming what is wrong."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise TranscriptError(f"cannot read: {exc.strerror}") from None
-    if size == 0:
-        raise TranscriptError("file is empty")
-    if size > MAX_BYTES:
-        raise TranscriptError(f"file is {size / 1e6:.0f} MB, over the {MAX_BYTES / 1e6:.0f} MB limit for one call")
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
+        raw = _read_limited(path).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TranscriptError(f"not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise TranscriptError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    return transcript_from_dict(data)
+    return transcript_from_dict(parse_json(raw))
 
 
 def read_transcripts(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Transcript | FileError]]:
@@ -68,3 +145,5 @@ def read_transcripts(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[
             yield item, load_transcript(item)
         except TranscriptError as exc:
             yield item, FileError(item, str(exc))
+        except Exception as exc:  # whatever else a hostile file provokes names that file; the batch goes on
+            yield item, FileError(item, f"cannot be read: {type(exc).__name__}: {exc}")
