@@ -14,6 +14,7 @@ from rich.text import Text
 from reports.tables import Filters
 
 from .cli_filters import filter_options, period_options
+from .cli_tables import open_tables, table_errors, warn_damaged
 from .model import CallResult
 from .terminal import json_line, plain
 from .transcripts import FileError, read_transcripts
@@ -63,6 +64,29 @@ def render_result(console: Console, result: CallResult) -> None:
         )
     console.print(table)
     console.print()
+
+
+EXIT_BUSY = 3  # the output folder is in use by another callqa command; nothing was written
+
+WAIT_OPTION = click.option("--wait", is_flag=True,
+                           help="If another callqa command is writing into the same folder, wait for it to finish "
+                                f"(default: stop at once with exit status {EXIT_BUSY}).")
+
+
+def _hold_output(out: Path, command: str, wait: bool) -> None:
+    """Hold OUT's writer lock (results.lock) until this command ends; when another command holds it, wait
+    with --wait or stop with a message naming the holder (exit status 3)."""
+    from results.lock import FolderBusy, Holder, folder_lock
+
+    def waiting(holder: Holder) -> None:
+        click.echo(f"callqa: waiting: {plain(out)} is in use by {plain(holder.describe())}", err=True)
+
+    try:
+        click.get_current_context().with_resource(folder_lock(out, f"callqa {command} {out}", wait=wait,
+                                                              on_wait=waiting))
+    except FolderBusy as exc:
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
+        sys.exit(EXIT_BUSY)
 
 
 @click.group()
@@ -137,13 +161,15 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
 @click.option("--pattern", default=None, help="Regular expression for metadata in file names (see README).")
 @click.option("--review/--no-review", "write_review", default=True, show_default=True,
               help="Also write the review site (OUT/review/index.html) when the run ends.")
+@WAIT_OPTION
 def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whisper_model: str | None,
         device: str | None, compute_type: str | None, beam_size: int | None, lexicons: Path | None,
-        pattern: str | None, write_review: bool) -> None:
+        pattern: str | None, write_review: bool, wait: bool) -> None:
     """Transcribe, separate, measure and score call recordings (folders or files).
 
     Exit status: 0 when every recording was scored (or already was), 1 when any failed (each named in
-    the run report and on stderr), 2 on a usage error.
+    the run report and on stderr), 2 on a usage error, 3 when another callqa command is writing into OUT
+    (see --wait).
     """
     import os
 
@@ -162,12 +188,13 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     try:
         load_lexicon(lexicons)  # a broken lexicon stops here, before any recording is decoded
     except LexiconError as exc:
-        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
     files = find_recordings([str(r) for r in recordings])
     if not files:
         click.echo("callqa: error: no recordings found", err=True)
         sys.exit(1)
+    _hold_output(out, "run", wait)
     durations = {str(f): probe_duration(f) for f in files}
     total_hours = sum(durations.values()) / 3600
     console = Console(stderr=True)
@@ -181,7 +208,8 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         done_hours += durations.get(outcome.path, 0.0) / 3600
         progress.update(bar, advance=1, hours=done_hours)
         if outcome.status == "failed":
-            progress.console.print(f"[red]failed:[/] {outcome.path}: {outcome.error}", highlight=False, markup=True)
+            progress.console.print(Text.assemble(("failed:", "red"), f" {plain(outcome.path)}: {plain(outcome.error)}"),
+                                   highlight=False)
 
     with progress:
         bar = progress.add_task("calls", total=len(files), hours=0.0, all_hours=total_hours)
@@ -198,13 +226,17 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
                f"{report.tabled} added to the tables; report: {out / 'runs' / (report.run_id + '.json')}")
     for o in report.outcomes:
         if o.status == "failed":
-            click.echo(f"callqa: error: {o.path}: {o.error}", err=True)
+            click.echo(f"callqa: error: {plain(o.path)}: {plain(o.error)}", err=True)
+    for note in report.notes:
+        click.echo(f"callqa: note: {plain(note)}", err=True)
     if write_review and (counts["scored"] or counts["skipped"]):
         from reports.site import build_site
 
-        site = build_site(out, None, load_lexicon(lexicons))
+        with table_errors(out):
+            site = build_site(out, None, load_lexicon(lexicons))
+        warn_damaged(site.damaged_tables)
         for line in site.errors:
-            click.echo(f"callqa: error: review page: {line}", err=True)
+            click.echo(f"callqa: error: review page: {plain(line)}", err=True)
         click.echo(f"review: {site.dest / 'index.html'} ({site.pages} pages written, {site.unchanged} unchanged; "
                    f"`callqa serve --results {out}` to record reviews)")
     sys.exit(1 if counts["failed"] else 0)
@@ -217,23 +249,27 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
               help="Where the pages go (default RESULTS/review).")
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--rebuild", is_flag=True, help="Write every page again, not only those of new results.")
+@WAIT_OPTION
 @period_options
-def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
+def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool, wait: bool) -> None:
     """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
     per call. It opens straight from disk."""
     from qa_checks import LexiconError, load_lexicon
     from reports.site import build_site
     from reports.tables import ReportError
 
+    _hold_output(out, "review", wait)
     try:
-        report = build_site(out, dest, load_lexicon(lexicons), rebuild, filters)
+        with table_errors(out):
+            report = build_site(out, dest, load_lexicon(lexicons), rebuild, filters)
     except (ReportError, LexiconError) as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
         sys.exit(2)
+    warn_damaged(report.damaged_tables)
     for line in report.errors:
-        click.echo(f"callqa: error: {line}", err=True)
+        click.echo(f"callqa: error: {plain(line)}", err=True)
     for line in report.missing_audio:
-        click.echo(f"callqa: warning: {line}", err=True)
+        click.echo(f"callqa: warning: {plain(line)}", err=True)
     click.echo(f"{report.pages} review pages written, {report.unchanged} unchanged; queue: {report.dest / 'index.html'}")
     sys.exit(1 if report.errors else 0)
 
@@ -249,20 +285,23 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
     """The flagged-call queue in the terminal, worst first, under the same filters as the queue page;
     --csv/--xlsx export every matching call."""
     from reports.queue import queue_frame, write_queue_csv, write_queue_xlsx
-    from reports.tables import ReportError, Tables
+    from reports.tables import ReportError
 
     try:
-        frame = queue_frame(Tables(out), filters)
+        with table_errors(out):
+            frame = queue_frame(open_tables(out), filters)
     except ReportError as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
         sys.exit(2)
     table = Table(title=f"{frame.height} calls, {frame.filter(~frame['passed']).height} failed")
     for col in ("call", "date", "agent", "team", "score", "result", "critical", "rules"):
         table.add_column(col, justify="right" if col in ("score", "critical") else "left")
     for r in frame.head(limit).iter_rows(named=True):
         rules = ", ".join(dict.fromkeys(h.split("|", 1)[0] for h in r["hits"]))
-        table.add_row(r["call_id"], str(r["date"] or ""), r["agent_id"] or "", r["team"] or "", f"{r['score']:.0f}",
-                      "[green]pass[/]" if r["passed"] else "[red]FAIL[/]", str(r["n_critical"]), rules)
+        table.add_row(Text(plain(r["call_id"])), str(r["date"] or ""), Text(plain(r["agent_id"] or "")),
+                      Text(plain(r["team"] or "")), f"{r['score']:.0f}",
+                      Text("pass", style="green") if r["passed"] else Text("FAIL", style="red"), str(r["n_critical"]),
+                      Text(plain(rules)))
     Console().print(table)
     for path, write in ((csv_path, write_queue_csv), (xlsx_path, write_queue_xlsx)):
         if path:
@@ -281,12 +320,14 @@ def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | Non
     """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
     from qa_checks import LexiconError, load_lexicon
     from reports.server import make_server
-    from reports.tables import ReportError
+    from reports.tables import ReportError, Tables
 
     try:
+        with table_errors(out):
+            warn_damaged(Tables(out).problems)  # the server leaves them out too
         server = make_server(out, host, port, load_lexicon(lexicons), db)
     except (ReportError, LexiconError, OSError) as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
         sys.exit(2)
     click.echo(f"callqa review server on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
@@ -323,7 +364,7 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
     for rule, counts in sorted(store.verdicts_by_rule().items()):
         c, fp, ap = counts.get("confirmed", 0), counts.get("false_positive", 0), counts.get("appeal", 0)
         share = f"{c / (c + fp):.0%}" if c + fp else "—"
-        table.add_row(rule, str(c), str(fp), str(ap), share)
+        table.add_row(Text(plain(rule)), str(c), str(fp), str(ap), share)
     Console().print(table)
     if csv_path:
         rows = [r.to_dict() for r in store.all()]
@@ -346,44 +387,50 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
 @filter_options
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--all", "force", is_flag=True, help="Score every selected call again, even when its result is current.")
-def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, force: bool) -> None:
+@WAIT_OPTION
+def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, force: bool, wait: bool) -> None:
     """Score stored transcripts again with the current lexicons (no audio decoded, no model loaded), write
     the new results and tables, and print what changed: findings added and removed per rule, and calls whose
     verdict flipped. Only calls whose result is not current are scored, unless --all.
 
     Exit status: 0 when every selected call was scored (or was current), 1 when any failed, 2 on a usage
-    or lexicon error."""
+    or lexicon error, 3 when another callqa command is writing into the folder (see --wait)."""
     import os
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from pipelines.flow import rescore as rescore_flow
     from qa_checks import LexiconError, load_lexicon
-    from reports.tables import ReportError, Tables
+    from reports.tables import ReportError
     from results.store import ResultStore
 
     try:
         load_lexicon(lexicons)
     except LexiconError as exc:
-        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
     if not (out / "transcripts").is_dir():
         click.echo(f"callqa: error: {out}: no stored transcripts (run `callqa run RECORDINGS --out {out}` first)",
                    err=True)
         sys.exit(2)
+    if not dry_run:
+        _hold_output(out, "rescore", wait)
     if filters == Filters():
         call_ids = ResultStore(out).call_ids()
     else:
         try:
-            call_ids = filters.apply_calls(Tables(out)).select("call_id").collect()["call_id"].to_list()
+            with table_errors(out):
+                call_ids = filters.apply_calls(open_tables(out)).select("call_id").collect()["call_id"].to_list()
         except ReportError as exc:
-            click.echo(f"callqa: error: {exc}", err=True)
+            click.echo(f"callqa: error: {plain(exc)}", err=True)
             sys.exit(2)
     report = rescore_flow(str(out), sorted(call_ids), str(lexicons) if lexicons else None, force=force,
                           dry_run=dry_run)
     _print_changes(report)
     for o in report.outcomes:
         if o.status == "failed":
-            click.echo(f"callqa: error: {o.call_id}: {o.error}", err=True)
+            click.echo(f"callqa: error: {plain(o.call_id)}: {plain(o.error)}", err=True)
+    for note in report.notes:
+        click.echo(f"callqa: note: {plain(note)}", err=True)
     sys.exit(1 if report.counts()["failed"] else 0)
 
 
@@ -406,13 +453,13 @@ def _print_changes(report) -> None:  # type: ignore[no-untyped-def]
         for col in ("rule", "added", "removed"):
             table.add_column(col, justify="left" if col == "rule" else "right")
         for rule in sorted(set(added) | set(removed)):
-            table.add_row(Text(rule), f"+{added[rule]}", f"-{removed[rule]}")
+            table.add_row(Text(plain(rule)), f"+{added[rule]}", f"-{removed[rule]}")
         console.print(table)
     elif counts["scored"]:
         click.echo("no finding changed")
     flipped = [o for o in report.outcomes if o.flipped]
     for o in flipped:
-        click.echo(f"verdict flipped: {o.call_id}: {'PASS' if o.was_passed else 'FAIL'} → "
+        click.echo(f"verdict flipped: {plain(o.call_id)}: {'PASS' if o.was_passed else 'FAIL'} → "
                    f"{'PASS' if o.passed else 'FAIL'} (score {o.score:g})")
     click.echo(f"{len(flipped)} calls changed verdict")
 
@@ -430,7 +477,7 @@ def rules(lexicons: Path | None, markdown: bool) -> None:
     try:
         lex = load_lexicon(lexicons)
     except LexiconError as exc:
-        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
     if markdown:
         click.echo(markdown_table(lex))
@@ -444,9 +491,10 @@ def rules(lexicons: Path | None, markdown: bool) -> None:
         table.add_column(col, justify="right" if col == "weight" else "left", no_wrap=col != "title",
                          overflow="fold")
     for r in catalogue(lex):
-        table.add_row(Text(r.id), KIND_LABEL.get(r.kind, r.kind), Text(r.severity, style=_SEVERITY_STYLE.get(r.severity, "")),
+        table.add_row(Text(plain(r.id)), KIND_LABEL.get(r.kind, r.kind),
+                      Text(r.severity, style=_SEVERITY_STYLE.get(r.severity, "")),
                       DIMENSION_LABEL.get(r.dimension, r.dimension), f"{r.weight:g}", "✓" if r.enabled else "✗",
-                      Text(r.title))
+                      Text(plain(r.title)))
     Console(highlight=False).print(table)
 
 

@@ -8,9 +8,11 @@ from typing import NoReturn
 
 import click
 
+from callqa.terminal import plain
+
 
 def _error(message: str) -> NoReturn:
-    click.echo(f"callqa: error: {message}", err=True)
+    click.echo(f"callqa: error: {plain(message)}", err=True)
     sys.exit(2)
 
 
@@ -45,7 +47,9 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
     """
     from reports.scorecard import build_scorecard, previous_week
     from reports.scorecard_files import write_all
-    from reports.tables import ReportError, Tables
+    from reports.tables import ReportError
+
+    from .cli_tables import open_tables, table_errors
 
     chosen = _formats(formats)
     if serve:
@@ -64,7 +68,8 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
         return
     week = week or previous_week()
     try:
-        sc = build_scorecard(Tables(out), week, weeks_back)
+        with table_errors(out):
+            sc = build_scorecard(open_tables(out), week, weeks_back)
         files = write_all(sc, dest or out / "scorecards" / sc.week, chosen)
     except ReportError as exc:
         _error(str(exc))

@@ -19,7 +19,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from results.files import remove_leftovers
+from results.files import legacy_safe_name, remove_leftovers, safe_name
 from results.store import ResultStore
 
 from .audio import AUDIO_SUFFIXES, AudioInfo
@@ -50,6 +50,7 @@ class RunReport:
     outcomes: list[CallOutcome] = field(default_factory=list)
     tabled: int = 0
     finished_at: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the run did that the user should know
 
     def counts(self) -> dict[str, int]:
         out = {"scored": 0, "skipped": 0, "failed": 0}
@@ -71,6 +72,31 @@ def find_recordings(paths: list[str]) -> list[Path]:
         else:
             found.append(p)
     return found
+
+
+def one_recording_per_call(calls: list[tuple[str, CallMeta]], report: RunReport) -> list[tuple[str, CallMeta]]:
+    """Two recordings never share a result. A call id given to a second recording (two folders each
+    holding call1.wav, a manifest naming one id twice) fails that recording, naming both; ids that differ
+    only in characters a file name cannot hold (`call 1`, `call_1`) are stored under distinct names
+    (results.files.safe_name), noted in the report."""
+    first: dict[str, str] = {}
+    alike: dict[str, list[str]] = {}
+    kept = []
+    for path, meta in calls:
+        if meta.call_id in first:
+            report.outcomes.append(CallOutcome(
+                path, meta.call_id, "failed",
+                error=f"call id '{meta.call_id}' is also the id of {first[meta.call_id]}: one call id per recording "
+                      "(give each its own call_id in manifest.csv)"))
+            continue
+        first[meta.call_id] = path
+        alike.setdefault(legacy_safe_name(meta.call_id), []).append(meta.call_id)
+        kept.append((path, meta))
+    for ids in alike.values():
+        if len(ids) > 1:
+            report.notes.append("call ids " + ", ".join(f"'{i}'" for i in ids) + " differ only in characters a file "
+                                "name cannot hold; stored as " + ", ".join(f"{safe_name(i)}.json" for i in ids))
+    return kept
 
 
 def _combine(t: TranscriptionOutcome, s: ScoreOutcome | None) -> CallOutcome:
@@ -99,6 +125,7 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
     store = ResultStore(out)
     store.clean_leftovers()
     remove_leftovers(Path(out) / ".cache", "*")
+    report.notes += store.quarantine_damaged_tables()
     manifests: dict[Path, dict[str, CallMeta]] = {}
     calls: list[tuple[str, CallMeta]] = []
     for rec in find_recordings(paths):
@@ -113,10 +140,12 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
             report.outcomes.append(CallOutcome(str(rec), meta.call_id, "failed", error="file not found"))
             continue
         calls.append((str(rec), meta))
+    calls = one_recording_per_call(calls, report)
     transcribed = transcribe_recordings.with_options(
         task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.concurrency)))(calls, out, settings, lexicons)
     ready = [t.call_id for t in transcribed if t.status != "failed"]
-    scored, report.tabled = score_calls(out, ready, run_id, lexicons)
+    scored, report.tabled, notes = score_calls(out, ready, run_id, lexicons)
+    report.notes += notes
     by_call = {s.call_id: s for s in scored}
     report.outcomes += [_combine(t, by_call.get(t.call_id)) for t in transcribed]
     report.outcomes.sort(key=lambda o: o.path)
@@ -136,6 +165,7 @@ class RescoreReport:
     outcomes: list[ScoreOutcome]
     tabled: int
     dry_run: bool
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {"scored": 0, "current": 0, "failed": 0}
@@ -150,13 +180,15 @@ def rescore(out: str, call_ids: list[str], lexicons: str | None = None, *, force
     `force`); no audio is decoded and no model is loaded."""
     run_id = new_run_id()
     store = ResultStore(out)
+    notes = []
     if not dry_run:
         store.clean_leftovers()
-    outcomes, tabled = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
-    report = RescoreReport(run_id, outcomes, tabled, dry_run)
+        notes = store.quarantine_damaged_tables()
+    outcomes, tabled, scoring_notes = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
+    report = RescoreReport(run_id, outcomes, tabled, dry_run, notes + scoring_notes)
     if not dry_run:
         store.save_run(run_id, {"run_id": run_id, "kind": "rescore", "outcomes": [asdict(o) for o in outcomes],
-                                "tabled": tabled, "counts": report.counts()})
+                                "tabled": tabled, "counts": report.counts(), "notes": report.notes})
     return report
 
 

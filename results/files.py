@@ -13,6 +13,7 @@ are written readable by the owner only, unless `CALLQA_GROUP_READ=1` lets the ow
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -123,7 +124,28 @@ def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
     return removed
 
 
+SAFE_NAME_MAX = 100  # characters of the id kept in a file name (file systems allow 255 bytes)
+
+
+def _kept(call_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id).strip(".")
+
+
 def safe_name(call_id: str) -> str:
-    """A file name for a call id: letters, digits, '-', '_' and '.'; anything else becomes '_'."""
-    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
-    return keep.strip(".") or "call"
+    """A file name for a call id, distinct for distinct ids.
+
+    An id of letters, digits, '-', '_' and '.' (not at the ends), and not too long, is its own file name.
+    Any other id keeps those characters ('_' for the rest, cut to SAFE_NAME_MAX) and gets '~' and a hash of
+    the whole id: `call 1` and `call_1` are `call_1~3c9d…` and `call_1`, never one file. '~' is never kept
+    from an id, so a hashed name cannot be another id's own name.
+    """
+    keep = _kept(call_id)
+    if keep == call_id and keep and len(keep) <= SAFE_NAME_MAX:
+        return keep
+    digest = hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{keep[:SAFE_NAME_MAX] or 'call'}~{digest}"
+
+
+def legacy_safe_name(call_id: str) -> str:
+    """The file name earlier versions gave an id (several ids could share one); read to move old files."""
+    return _kept(call_id) or "call"
