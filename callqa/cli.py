@@ -220,6 +220,10 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         finally:
             set_progress_hook(None)
     counts = report.counts()
+    if report.error:  # nothing was processed: one line on why and what to do, not one per recording
+        click.echo(f"callqa: error: {plain(report.error)}; {counts['failed']} recordings not processed; report: "
+                   f"{out / 'runs' / (report.run_id + '.json')}", err=True)
+        sys.exit(1)
     transcribed = sum(1 for o in report.outcomes if o.status == "scored" and o.transcribed)
     click.echo(f"{counts['scored']} scored ({transcribed} transcribed, {counts['scored'] - transcribed} re-scored "
                f"from their stored transcripts), {counts['skipped']} already done, {counts['failed']} failed; "
@@ -425,6 +429,9 @@ def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, f
             sys.exit(2)
     report = rescore_flow(str(out), sorted(call_ids), str(lexicons) if lexicons else None, force=force,
                           dry_run=dry_run)
+    if report.error:
+        click.echo(f"callqa: error: {plain(report.error)}; {len(report.outcomes)} calls not scored", err=True)
+        sys.exit(1)
     _print_changes(report)
     for o in report.outcomes:
         if o.status == "failed":

@@ -24,6 +24,7 @@ from results.store import ResultStore
 
 from .audio import AUDIO_SUFFIXES, AudioInfo
 from .manifest import DEFAULT_PATTERN, CallMeta, ManifestError, call_meta, read_manifest
+from .orchestration import OrchestrationError, ensure_prefect_api
 from .scoring import ScoreOutcome, score_calls
 from .settings import PipelineSettings
 from .transcription import TranscriptionOutcome, set_progress_hook, transcribe_recordings
@@ -51,6 +52,7 @@ class RunReport:
     tabled: int = 0
     finished_at: str | None = None
     notes: list[str] = field(default_factory=list)  # what the run did that the user should know
+    error: str | None = None  # why nothing could be processed (no Prefect API), in one line
 
     def counts(self) -> dict[str, int]:
         out = {"scored": 0, "skipped": 0, "failed": 0}
@@ -156,6 +158,17 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
 
 def run(paths: list[str], out: str, settings: PipelineSettings, lexicons: str | None = None,
         filename_pattern: str = DEFAULT_PATTERN) -> RunReport:
+    """Start (or reach) the Prefect API, then the flow. Without an API nothing is processed: every
+    recording is reported as not processed, in a run report that says why."""
+    try:
+        ensure_prefect_api()
+    except OrchestrationError as exc:
+        report = RunReport(new_run_id(), datetime.now(UTC).isoformat(), asdict(settings), error=str(exc))
+        report.outcomes = [CallOutcome(str(p), None, "failed", error="not processed: no Prefect API (see the run's "
+                                       "error)") for p in find_recordings(paths)]
+        report.finished_at = datetime.now(UTC).isoformat()
+        ResultStore(out).save_run(report.run_id, asdict(report) | {"counts": report.counts()})
+        return report
     return score_recordings(paths, out, settings, lexicons, filename_pattern)
 
 
@@ -166,6 +179,7 @@ class RescoreReport:
     tabled: int
     dry_run: bool
     notes: list[str] = field(default_factory=list)
+    error: str | None = None  # why nothing could be scored (no Prefect API), in one line
 
     def counts(self) -> dict[str, int]:
         out = {"scored": 0, "current": 0, "failed": 0}
@@ -180,6 +194,16 @@ def rescore(out: str, call_ids: list[str], lexicons: str | None = None, *, force
     `force`); no audio is decoded and no model is loaded."""
     run_id = new_run_id()
     store = ResultStore(out)
+    try:
+        ensure_prefect_api()
+    except OrchestrationError as exc:
+        outcomes = [ScoreOutcome(c, "failed", error="not scored: no Prefect API (see the run's error)")
+                    for c in call_ids]
+        report = RescoreReport(run_id, outcomes, 0, dry_run, error=str(exc))
+        if not dry_run:
+            store.save_run(run_id, {"run_id": run_id, "kind": "rescore", "error": report.error,
+                                    "outcomes": [asdict(o) for o in outcomes], "counts": report.counts()})
+        return report
     notes = []
     if not dry_run:
         store.clean_leftovers()
