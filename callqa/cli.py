@@ -325,10 +325,12 @@ def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | Non
     from qa_checks import LexiconError, load_lexicon
     from reports.server import make_server
     from reports.tables import ReportError, Tables
+    from results.files import create_private
 
     try:
         with table_errors(out):
             warn_damaged(Tables(out).problems)  # the server leaves them out too
+        create_private(db or out / "reviews.sqlite3")  # owner-only from the start, its journals too
         server = make_server(out, host, port, load_lexicon(lexicons), db)
     except (ReportError, LexiconError, OSError) as exc:
         click.echo(f"callqa: error: {plain(exc)}", err=True)

@@ -13,6 +13,7 @@ are written readable by the owner only, unless `CALLQA_GROUP_READ=1` lets the ow
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,9 +39,31 @@ def dir_mode() -> int:
 
 
 def make_dirs(path: Path) -> Path:
-    """Create a folder (and its missing parents) with the policy's permissions."""
+    """Create a folder and its missing parents, each with the policy's permissions (mkdir(parents=True)
+    would give the parents the default, world-readable ones)."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    missing = []
+    at = path
+    while not at.exists() and at != at.parent:
+        missing.append(at)
+        at = at.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another writer
+            folder.mkdir(mode=dir_mode())
     if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=dir_mode())
+        path.mkdir(exist_ok=True)  # raises what is in the way (a file of that name)
+    return path
+
+
+def create_private(path: str | os.PathLike[str]) -> Path:
+    """Create an empty file with the policy's permissions unless it exists: for files a library creates
+    and fills itself (a SQLite database, whose journal files then take the same permissions)."""
+    path = Path(path)
+    make_dirs(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode()))
     return path
 
 
