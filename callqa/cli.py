@@ -190,12 +190,13 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     except LexiconError as exc:
         click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
-    files = find_recordings([str(r) for r in recordings])
-    if not files:
+    problems: list[tuple[str, str]] = []
+    files = find_recordings([str(r) for r in recordings], problems)
+    if not files and not problems:
         click.echo("callqa: error: no recordings found", err=True)
         sys.exit(1)
     _hold_output(out, "run", wait)
-    durations = {str(f): probe_duration(f) for f in files}
+    durations = {str(f): probe_duration(f) for f in files if f.is_file()}  # headers only; never a pipe
     total_hours = sum(durations.values()) / 3600
     console = Console(stderr=True)
     progress = Progress(TextColumn("[bold]calls"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import stat
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Transcript, TranscriptError, transcript_from_dict
+from .walk import link_problem, walk
 
 MAX_BYTES = int(os.environ.get("CALLQA_MAX_TRANSCRIPT_BYTES", 50 * 1024 * 1024))
 
@@ -26,63 +26,16 @@ class FileError:
         return f"{self.path}: {self.message}"
 
 
-def _link_problem(path: Path) -> str | None:
-    """Why a symbolic link leads nowhere readable, or None when it is not a broken link."""
-    if not path.is_symlink():
-        return None
-    try:
-        path.resolve(strict=True)
-    except RuntimeError:  # Python 3.11 reports a loop this way
-        return "symbolic link loop"
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
-        return f"broken symbolic link (to {os.readlink(path)})"
-    return None
-
-
-def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path | FileError]:
-    """Every *.json below `folder`, sorted per folder; a folder that cannot be read, a broken or looping link
-    and a *.json that is not a regular file are errors naming it, never silently skipped. Linked folders
-    are followed once (a link back up the tree is named as a loop, not walked forever)."""
-    try:
-        st = folder.stat()
-        if (st.st_dev, st.st_ino) in seen:
-            yield FileError(folder, "symbolic link loop: this folder was already read")
-            return
-        seen.add((st.st_dev, st.st_ino))
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        yield FileError(folder, f"cannot read folder: {exc.strerror or exc}")
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        problem = _link_problem(path)
-        if problem is not None:
-            if entry.name.endswith(".json") or not path.suffix:
-                yield FileError(path, problem)
-            continue
-        try:
-            is_dir = entry.is_dir()
-        except OSError as exc:
-            yield FileError(path, f"cannot read: {exc.strerror or exc}")
-            continue
-        if is_dir:
-            yield from _walk(path, seen)
-        elif entry.name.endswith(".json"):
-            yield path
-
-
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | FileError]:
     """Files named directly, and every *.json below a named folder, in a stable order."""
     for p in paths:
         path = Path(p)
-        problem = _link_problem(path)
+        problem = link_problem(path)
         if problem is not None:
             yield FileError(path, problem)
         elif path.is_dir():
-            found = list(_walk(path, set()))
+            found = [f if isinstance(f, Path) else FileError(f.path, f.problem)
+                     for f in walk(path, lambda name: name.endswith(".json"))]
             if not found:
                 yield FileError(path, "folder holds no .json transcript files")
             yield from found

@@ -19,6 +19,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from callqa.walk import link_problem, walk
 from results.files import legacy_safe_name, remove_leftovers, safe_name
 from results.store import ResultStore
 
@@ -66,14 +67,32 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def find_recordings(paths: list[str]) -> list[Path]:
+def find_recordings(paths: list[str], problems: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Recordings named, and every audio file below a named folder; a folder that cannot be read or a link
+    that leads nowhere goes to `problems` as (path, what is wrong), never skipped in silence."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            for f in walk(p, lambda name: Path(name).suffix.lower() in AUDIO_SUFFIXES):
+                if isinstance(f, Path):
+                    found.append(f)
+                elif problems is not None:
+                    problems.append((str(f.path), f.problem))
         else:
             found.append(p)
     return found
+
+
+def recording_problem(path: Path) -> str | None:
+    """Why a path is not a recording to decode, before anything opens it (a pipe would never end)."""
+    problem = link_problem(path)
+    if problem is not None:
+        return problem
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "a folder" if path.is_dir() else "not a regular file"
+    return None
 
 
 def one_recording_per_call(calls: list[tuple[str, CallMeta]], report: RunReport) -> list[tuple[str, CallMeta]]:
@@ -130,7 +149,10 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
     report.notes += store.quarantine_damaged_tables()
     manifests: dict[Path, dict[str, CallMeta]] = {}
     calls: list[tuple[str, CallMeta]] = []
-    for rec in find_recordings(paths):
+    problems: list[tuple[str, str]] = []
+    found = find_recordings(paths, problems)
+    report.outcomes += [CallOutcome(path, None, "failed", error=problem) for path, problem in problems]
+    for rec in found:
         try:
             if rec.parent not in manifests:
                 manifests[rec.parent] = read_manifest(rec.parent)
@@ -138,8 +160,9 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
         except ManifestError as exc:
             report.outcomes.append(CallOutcome(str(rec), None, "failed", error=str(exc)))
             continue
-        if not rec.exists():
-            report.outcomes.append(CallOutcome(str(rec), meta.call_id, "failed", error="file not found"))
+        problem = recording_problem(rec)
+        if problem is not None:
+            report.outcomes.append(CallOutcome(str(rec), meta.call_id, "failed", error=problem))
             continue
         calls.append((str(rec), meta))
     calls = one_recording_per_call(calls, report)

@@ -88,7 +88,7 @@ def test_a_second_recording_with_the_same_call_id_fails_naming_both() -> None:
 
 # ---- one writer at a time --------------------------------------------------------------------------------
 
-def test_a_second_writer_stops_naming_the_holder(out: Path) -> None:
+def test_a_second_writer_stops_naming_the_holder(out: Path, prefect_server: None) -> None:
     with folder_lock(out, "callqa run recordings --out out"):
         assert holder_of(out) is not None and holder_of(out).command == "callqa run recordings --out out"
         result = invoke("rescore", "--results", str(out))
