@@ -22,7 +22,12 @@ from .transcripts import FileError, read_transcripts
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 
 
+FINDINGS_SHOWN = 100  # rows of one call's findings table; --json gives them all
+
+
 def _fmt_time(seconds: float) -> str:
+    if not 0 <= seconds < 1e9:  # a time no call reaches (a transcript from elsewhere may say so)
+        return f"{seconds:.3g}s"
     tenths = round(seconds * 10)
     m, t = divmod(tenths, 600)
     return f"{m:02d}:{t / 10:04.1f}"
@@ -51,7 +56,7 @@ def render_result(console: Console, result: CallResult) -> None:
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
     for col in ("severity", "rule", "time", "who", "evidence", "why"):
         table.add_column(col, overflow="fold")
-    for f in result.findings:
+    for f in result.findings[:FINDINGS_SHOWN]:
         rule = f.rule + (f" [{f.item}]" if f.item else "")
         sev = f.severity if f.kind == "violation" else f"{f.severity} alert"
         table.add_row(  # Text, not markup: evidence and item ids may hold [brackets]
@@ -63,6 +68,9 @@ def render_result(console: Console, result: CallResult) -> None:
             Text(plain(f.message)),
         )
     console.print(table)
+    if len(result.findings) > FINDINGS_SHOWN:
+        console.print(f"  … and {len(result.findings) - FINDINGS_SHOWN:,} more findings (--json lists every one)",
+                      style="dim", highlight=False, markup=False)
     console.print()
 
 
@@ -179,7 +187,7 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     from pipelines.audio import probe_duration
     from pipelines.flow import find_recordings, set_progress_hook
     from pipelines.flow import run as run_flow
-    from pipelines.manifest import DEFAULT_PATTERN
+    from pipelines.manifest import DEFAULT_PATTERN, ManifestError, check_pattern
     from pipelines.settings import PipelineSettings
     from qa_checks import LexiconError, load_lexicon
 
@@ -189,6 +197,11 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         load_lexicon(lexicons)  # a broken lexicon stops here, before any recording is decoded
     except LexiconError as exc:
         click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
+        sys.exit(2)
+    try:
+        check_pattern(pattern or DEFAULT_PATTERN)
+    except ManifestError as exc:
+        click.echo(f"callqa: error: --pattern: {plain(exc)}", err=True)
         sys.exit(2)
     problems: list[tuple[str, str]] = []
     files = find_recordings([str(r) for r in recordings], problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -67,16 +68,43 @@ def _read_limited(path: Path) -> bytes:
     return data
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(data: Any) -> str | None:
+    """A string holding half of a UTF-16 pair (JSON's \\ud800 escape alone): not Unicode text, and no
+    file or terminal can be given it. Returns the first such string's escape, else None."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"\\u{ord(node[exc.start]):04x}"
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
 def parse_json(raw: str) -> Any:
     """JSON text to data, every way it can fail as a TranscriptError saying which."""
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise TranscriptError("JSON nested too deeply to read") from None
     except ValueError:  # the only other refusal: an integer past Python's int-string limit
         raise TranscriptError(f"JSON holds a number of more than {sys.get_int_max_str_digits()} digits") from None
+    if _SURROGATE_ESCAPE.search(raw):  # only then can a string be half a character
+        bad = _lone_surrogate(data)
+        if bad is not None:
+            raise TranscriptError(f"JSON holds {bad} alone, half of a character: not valid Unicode text")
+    return data
 
 
 def load_transcript(path: Path) -> Transcript:

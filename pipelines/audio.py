@@ -121,7 +121,7 @@ def _av_header(path: Path) -> _Header:
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
-                raise AudioError("no audio stream in the file")
+                raise AudioError("cannot decode: no audio stream in the file")
             stream = container.streams.audio[0]
             rate = int(stream.codec_context.sample_rate or 0)
             channels = int(stream.codec_context.channels or 0)
@@ -267,7 +267,7 @@ def _decode_av(path: Path, stream_for: Callable[[int, int, int | None], _Stream]
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
-                raise AudioError("no audio stream in the file")
+                raise AudioError("cannot decode: no audio stream in the file")
             source = container.streams.audio[0]
             channels = source.codec_context.channels or 1
             rate = source.codec_context.sample_rate or SAMPLE_RATE
