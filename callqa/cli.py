@@ -97,7 +97,20 @@ def _hold_output(out: Path, command: str, wait: bool) -> None:
         sys.exit(EXIT_BUSY)
 
 
-@click.group()
+class _Commands(click.Group):
+    """The callqa command group: a file-system error no command foresaw (a file where a folder belongs,
+    permissions, a full disk) ends the command with one line naming the path, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"callqa: error: {plain(where)}{plain(exc.strerror or exc)}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="callqa")
 def main() -> None:
     """callqa: automated QA of Chinese life-insurance callback calls (电话回访)."""
@@ -336,6 +349,8 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None)
 def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | None) -> None:
     """Serve the queue and review pages, with seekable audio, filtered exports and review decisions."""
+    import sqlite3
+
     from qa_checks import LexiconError, load_lexicon
     from reports.server import make_server
     from reports.tables import ReportError, Tables
@@ -346,7 +361,7 @@ def serve(out: Path, host: str, port: int, db: Path | None, lexicons: Path | Non
             warn_damaged(Tables(out).problems)  # the server leaves them out too
         create_private(db or out / "reviews.sqlite3")  # owner-only from the start, its journals too
         server = make_server(out, host, port, load_lexicon(lexicons), db)
-    except (ReportError, LexiconError, OSError) as exc:
+    except (ReportError, LexiconError, OSError, sqlite3.DatabaseError) as exc:
         click.echo(f"callqa: error: {plain(exc)}", err=True)
         sys.exit(2)
     click.echo(f"callqa review server on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
@@ -369,6 +384,7 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
     """What analysts decided about each rule's findings: confirmed, false positive, appealed. A rule
     that analysts often reject is one whose lexicon needs work."""
     import csv
+    import sqlite3
 
     from reports.reviews import ReviewStore
     from results.files import write_atomic
@@ -377,7 +393,11 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
     if not path.is_file():
         click.echo(f"callqa: error: {path}: no review decisions yet (record them with `callqa serve`)", err=True)
         sys.exit(2)
-    store = ReviewStore(path)
+    try:
+        store = ReviewStore(path)
+    except sqlite3.DatabaseError as exc:
+        click.echo(f"callqa: error: {plain(path)}: not a review database ({plain(exc)})", err=True)
+        sys.exit(2)
     table = Table(title=f"review decisions in {path}")
     for col in ("rule", "confirmed", "false positive", "appealed", "confirmed share"):
         table.add_column(col, justify="left" if col == "rule" else "right")
@@ -434,8 +454,9 @@ def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, f
         sys.exit(2)
     if not dry_run:
         _hold_output(out, "rescore", wait)
+    unreadable: list[str] = []
     if filters == Filters():
-        call_ids = ResultStore(out).call_ids()
+        call_ids = ResultStore(out).call_ids(unreadable)
     else:
         try:
             with table_errors(out):
@@ -454,7 +475,9 @@ def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, f
             click.echo(f"callqa: error: {plain(o.call_id)}: {plain(o.error)}", err=True)
     for note in report.notes:
         click.echo(f"callqa: note: {plain(note)}", err=True)
-    sys.exit(1 if report.counts()["failed"] else 0)
+    for line in unreadable:
+        click.echo(f"callqa: error: {plain(line)}", err=True)
+    sys.exit(1 if report.counts()["failed"] or unreadable else 0)
 
 
 def _print_changes(report) -> None:  # type: ignore[no-untyped-def]

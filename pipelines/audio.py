@@ -133,7 +133,7 @@ def _av_header(path: Path) -> _Header:
             frames = round(seconds * rate) if seconds is not None and rate > 0 else None
             return _Header("av", container.format.name, rate, channels, frames)
     except av.error.FFmpegError as exc:
-        raise AudioError(f"cannot decode: {exc}") from None
+        raise AudioError(f"cannot decode: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def probe_duration(path: Path) -> float:
@@ -286,7 +286,7 @@ def _decode_av(path: Path, stream_for: Callable[[int, int, int | None], _Stream]
             add(resampler.resample(None))
             fmt = container.format.name
     except av.error.FFmpegError as exc:
-        raise AudioError(f"cannot decode: {exc}") from None
+        raise AudioError(f"cannot decode: {getattr(exc, 'strerror', None) or exc}") from None
     if stream.frames == 0:
         raise AudioError("no audio frames could be decoded")
     return stream, fmt

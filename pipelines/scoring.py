@@ -12,7 +12,6 @@ far less than a task's own bookkeeping.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import traceback
 from collections import Counter
 from collections.abc import Sequence
@@ -97,7 +96,7 @@ def score_one(store: ResultStore, call_id: str, lexicons: str | None, run_id: st
             store.save_result(call_id, result)
         return ScoreOutcome(call_id, "scored", score=result["score"], passed=result["passed"],
                             was_passed=old.get("passed") if old else None, added=dict(added), removed=dict(removed))
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return ScoreOutcome(call_id, "failed", error=f"transcript: {exc}")
     except Exception as exc:  # one broken call must not stop the batch
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

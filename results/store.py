@@ -175,7 +175,7 @@ class ResultStore:
     def _read(self, path: Path) -> dict[str, Any] | None:
         try:
             data = read_json(path)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or nested past reading
             return None
         return data if isinstance(data, dict) else None
 
@@ -218,13 +218,16 @@ class ResultStore:
         write_json_atomic(path, report)
         return path
 
-    def call_ids(self) -> list[str]:
-        """Every call with a stored transcript (its id as written in the file)."""
+    def call_ids(self, problems: list[str] | None = None) -> list[str]:
+        """Every call with a stored transcript (its id as written in the file). A transcript file that
+        cannot be read as one is named in `problems` when a list is given."""
         ids = []
         for path in sorted((self.root / "transcripts").glob("*.json")):
             data = self._read(path)
-            if data and isinstance(data.get("call_id"), (str, int)):
+            if data and isinstance(data.get("call_id"), (str, int)) and not isinstance(data["call_id"], bool):
                 ids.append(str(data["call_id"]))
+            elif problems is not None:
+                problems.append(f"{path}: not a readable transcript (damaged, or not JSON with a call_id)")
         return ids
 
     # ---- tables ---------------------------------------------------------------------------------

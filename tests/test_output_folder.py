@@ -193,3 +193,22 @@ def test_a_result_file_that_does_not_fit_the_tables_is_named(out: Path, prefect_
 
     report = rescore(str(out), [])
     assert any(str(result_file) in n and "does not fit the tables (score is str)" in n for n in report.notes)
+
+
+def test_damaged_stored_files_are_named_not_skipped(out: Path, prefect_server: None) -> None:
+    transcript = sorted((out / "transcripts").glob("*.json"))[0]
+    transcript.write_text('{"call_id": "x", "segments": [], "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = invoke("rescore", "--results", str(out))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"callqa: error: {transcript}: not a readable transcript" in result.stderr
+    assert "4 calls selected" in result.stdout  # the others still scored (or current)
+
+
+def test_a_file_where_a_folder_belongs_and_a_damaged_review_database_are_named(out: Path) -> None:
+    shutil.rmtree(out / "tables")
+    (out / "tables").write_text("not a folder")
+    result = invoke("rescore", "--results", str(out))
+    assert result.exit_code == 2 and f"callqa: error: {out / 'tables'}: File exists" in result.stderr
+    (out / "reviews.sqlite3").write_bytes(b"not a database" * 100)
+    result = invoke("reviews", "--results", str(out))
+    assert result.exit_code == 2 and "not a review database" in result.stderr and "Traceback" not in result.output
