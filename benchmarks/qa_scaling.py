@@ -61,16 +61,23 @@ def many_segments(n: int, pool: list[dict]) -> str:
 
 
 def measure(raw: str, lex) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
-    """Seconds to read (parse and normalise), seconds to parse and check, and findings."""
-    lex.clear_caches()
-    t0 = time.perf_counter()
-    for seg in transcript_from_dict(json.loads(raw)).segments:
-        normalize(seg.text)
-    parse = time.perf_counter() - t0
-    lex.clear_caches()
-    t0 = time.perf_counter()
-    result = check_call(transcript_from_dict(json.loads(raw)), lex)
-    return parse, time.perf_counter() - t0, len(result.findings)
+    """Seconds to read (parse and normalise), seconds to parse and check, and findings: the best of a few
+    repetitions while a check takes under a second (a shared machine's noise swamps a 20 ms figure)."""
+    best_read = best_check = float("inf")
+    findings = 0
+    for _ in range(5):
+        lex.clear_caches()
+        t0 = time.perf_counter()
+        for seg in transcript_from_dict(json.loads(raw)).segments:
+            normalize(seg.text)
+        best_read = min(best_read, time.perf_counter() - t0)
+        lex.clear_caches()
+        t0 = time.perf_counter()
+        findings = len(check_call(transcript_from_dict(json.loads(raw)), lex).findings)
+        best_check = min(best_check, time.perf_counter() - t0)
+        if best_check > 1.0:
+            break
+    return best_read, best_check, findings
 
 
 def report(label: str, unit: str, sizes: list[int], make, lex) -> None:  # type: ignore[no-untyped-def]
@@ -84,9 +91,9 @@ def report(label: str, unit: str, sizes: list[int], make, lex) -> None:  # type:
         if size > MAX_BYTES:
             print(f"{n:>10} {size / 1e6:>6.1f}  over the {MAX_BYTES / 1e6:.0f} MB limit for one call: skipped")
             continue
-        parse, check, findings = measure(raw, lex)
+        read, check, findings = measure(raw, lex)
         first = first or (n, check)
-        print(f"{n:>10} {size / 1e6:>6.1f} {parse:>8.2f} {check:>8.2f} {check / parse:>12.1f} {findings:>9} "
+        print(f"{n:>10} {size / 1e6:>6.1f} {read:>8.3f} {check:>8.3f} {check / read:>12.1f} {findings:>9} "
               f"{check / first[1]:>9.1f}x {n / first[0]:>9.1f}x", flush=True)
 
 

@@ -102,8 +102,14 @@ def one_recording_per_call(calls: list[tuple[str, CallMeta]], report: RunReport)
     (results.files.safe_name), noted in the report."""
     first: dict[str, str] = {}
     alike: dict[str, list[str]] = {}
+    seen: set[Path] = set()
     kept = []
     for path, meta in calls:
+        where = Path(path).resolve()
+        if where in seen:  # the same file named twice (a folder and a file in it): one call, not a clash
+            report.notes.append(f"{path} was given more than once; scored once")
+            continue
+        seen.add(where)
         if meta.call_id in first:
             report.outcomes.append(CallOutcome(
                 path, meta.call_id, "failed",

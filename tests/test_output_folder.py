@@ -212,3 +212,11 @@ def test_a_file_where_a_folder_belongs_and_a_damaged_review_database_are_named(o
     (out / "reviews.sqlite3").write_bytes(b"not a database" * 100)
     result = invoke("reviews", "--results", str(out))
     assert result.exit_code == 2 and "not a review database" in result.stderr and "Traceback" not in result.output
+
+
+def test_the_same_recording_named_twice_is_one_call(tmp_path: Path) -> None:
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    report = RunReport("r", "now", {})
+    kept = one_recording_per_call([(str(wav), CallMeta("a")), (str(tmp_path / "." / "a.wav"), CallMeta("a"))], report)
+    assert len(kept) == 1 and not report.outcomes and "given more than once" in report.notes[0]
