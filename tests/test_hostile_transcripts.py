@@ -146,3 +146,14 @@ def test_control_characters_in_a_file_never_reach_the_terminal(tmp_path: Path) -
     assert code == 0
     assert "\x9b" not in out and "\u202e" not in out and "\x1b" not in out
     assert json.loads(out)["call_id"] == evil  # the JSON still carries the id exactly
+
+
+def test_a_call_with_thousands_of_findings_shows_the_first_hundred(tmp_path: Path) -> None:
+    data = good(call_id="MANY")
+    data["segments"] = [{"speaker": "agent", "start": 0.0, "end": 600.0, "text": "大概可能," * 500}]
+    (tmp_path / "many.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = check(str(tmp_path / "many.json"))
+    assert code == 0
+    assert re.search(r"… and [\d,]+ more findings \(--json lists every one\)", out)
+    code, out, _ = check(str(tmp_path / "many.json"), "--json")
+    assert len(json.loads(out)["findings"]) > 100

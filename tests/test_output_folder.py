@@ -220,3 +220,22 @@ def test_the_same_recording_named_twice_is_one_call(tmp_path: Path) -> None:
     report = RunReport("r", "now", {})
     kept = one_recording_per_call([(str(wav), CallMeta("a")), (str(tmp_path / "." / "a.wav"), CallMeta("a"))], report)
     assert len(kept) == 1 and not report.outcomes and "given more than once" in report.notes[0]
+
+
+def test_control_characters_in_the_tables_never_reach_the_terminal(out: Path, tmp_path: Path) -> None:
+    store = ResultStore(out)
+    result = json.loads(sorted((out / "results").glob("*.json"))[0].read_text(encoding="utf-8"))
+    result.update(call_id="C\x1b[2J\x1b]0;owned\x07\u202eX", agent_id="A\x1b[31m", team="[red]T[/red]")
+    result["scoring"]["run_id"] = "20991231T000000-evil"
+    store.save_result(result["call_id"], result)
+    assert store.sync_tables("20991231T000000-evil") == 1
+    wide = {"COLUMNS": "400"}  # no cell wrapped, so what is shown can be read back whole
+    shown = CliRunner().invoke(main, ["queue", "--results", str(out), "--limit", "50"], env=wide).output
+    for ch in ("\x1b", "\x07", "\u202e"):
+        assert ch not in shown
+    assert "\\x1b" in shown and "[red]T[/red]" in shown  # shown as written, not obeyed or read as markup
+    lexicons = Path(shutil.copytree(Path(__file__).resolve().parents[1] / "lexicons", tmp_path / "lexicons"))
+    rules = (lexicons / "rules.yaml").read_text(encoding="utf-8").replace("title: 模糊性语言", 'title: "模糊\\e[5m"')
+    (lexicons / "rules.yaml").write_text(rules, encoding="utf-8")
+    shown = CliRunner().invoke(main, ["rules", "--lexicons", str(lexicons)], env=wide).output
+    assert "\x1b" not in shown and "模糊\\x1b[5m" in shown
