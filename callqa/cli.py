@@ -386,6 +386,7 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
     import csv
     import sqlite3
 
+    from reports.csv_cells import safe_row
     from reports.reviews import ReviewStore
     from results.files import write_atomic
 
@@ -414,7 +415,7 @@ def reviews(out: Path, db: Path | None, csv_path: Path | None) -> None:
                 w = csv.DictWriter(fh, fieldnames=["id", "created_at", "call_id", "run_id", "finding_key", "rule", "item",
                                                    "span_start", "span_end", "verdict", "reviewer", "comment"])
                 w.writeheader()
-                w.writerows(rows)
+                w.writerows(safe_row(r) for r in rows)
 
         click.echo(f"wrote {write_atomic(csv_path, write)} ({len(rows)} decisions)")
 

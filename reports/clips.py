@@ -26,6 +26,7 @@ import soundfile as sf
 
 from results.files import make_dirs, read_json, remove_leftovers, safe_name, seal, write_text_atomic
 
+from .csv_cells import safe_row
 from .labels import SEVERITY_LABEL, SPEAKER_LABEL
 from .masking import mask_numbers
 from .render import render
@@ -422,7 +423,7 @@ def index_csv_text(clips: list[Clip]) -> str:
     writer = csv.DictWriter(buf, fieldnames=INDEX_COLUMNS)
     writer.writeheader()
     for clip in clips:
-        writer.writerow(clip.index_row())
+        writer.writerow(safe_row(clip.index_row()))
     return buf.getvalue()
 
 

@@ -15,6 +15,7 @@ import polars as pl
 from callqa.model import SEVERITIES
 from results.files import write_atomic
 
+from .csv_cells import safe_frame
 from .labels import SEVERITY_LABEL
 from .render import render
 from .tables import Filters, Tables, worst_first
@@ -52,7 +53,7 @@ def _for_export(frame: pl.DataFrame) -> pl.DataFrame:
 
 def write_queue_csv(frame: pl.DataFrame, path: Path) -> Path:
     # the BOM lets Excel open the Chinese text as UTF-8
-    return write_atomic(path, lambda p: _for_export(frame).write_csv(p, include_bom=True))
+    return write_atomic(path, lambda p: safe_frame(_for_export(frame)).write_csv(p, include_bom=True))
 
 
 def write_queue_xlsx(frame: pl.DataFrame, path: Path) -> Path:

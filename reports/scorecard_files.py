@@ -11,6 +11,7 @@ import polars as pl
 
 from results.files import make_dirs, write_atomic, write_text_atomic
 
+from .csv_cells import safe_frame
 from .scorecard import FORMATS, Scorecard, labels
 from .scorecard_page import render_html
 from .tables import ReportError
@@ -27,8 +28,9 @@ def write_csv(sc: Scorecard, directory: str | os.PathLike[str]) -> list[Path]:
     make_dirs(out)
     paths = []
     for name, frame in sc.frames().items():
+        shown = safe_frame(frame)  # agent and team names come from manifests: never a formula
         paths.append(write_atomic(out / f"{name}.csv",
-                                  lambda tmp, f=frame: f.write_csv(tmp, include_bom=True, float_precision=4)))
+                                  lambda tmp, f=shown: f.write_csv(tmp, include_bom=True, float_precision=4)))
     return paths
 
 
