@@ -14,14 +14,21 @@ from rich.text import Text
 from reports.tables import Filters
 
 from .cli_filters import filter_options, period_options
+from .cli_tables import open_tables, table_errors, warn_damaged
 from .model import CallResult
+from .terminal import json_line, plain
 from .transcripts import FileError, read_transcripts
 
 LEXICONS_HELP = "Lexicon folder (default: $CALLQA_LEXICONS, else the bundled lexicons/)."
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 
 
+FINDINGS_SHOWN = 100  # rows of one call's findings table; --json gives them all
+
+
 def _fmt_time(seconds: float) -> str:
+    if not 0 <= seconds < 1e9:  # a time no call reaches (a transcript from elsewhere may say so)
+        return f"{seconds:.3g}s"
     tenths = round(seconds * 10)
     m, t = divmod(tenths, 600)
     return f"{m:02d}:{t / 10:04.1f}"
@@ -33,8 +40,8 @@ def render_result(console: Console, result: CallResult) -> None:
     verdict = Text("PASS", style="bold green") if result.passed else Text("FAIL", style="bold red")
     q = result.questionnaire if isinstance(result.questionnaire, str) else "+".join(result.questionnaire)
     dims = result.dimensions
-    console.print(Text.assemble((f"{result.call_id}", "bold"), "  ", verdict, f"  score {result.score:g}",
-                                f"  问卷 {q} ({result.questionnaire_source})"))
+    console.print(Text.assemble((plain(result.call_id), "bold"), "  ", verdict, f"  score {result.score:g}",
+                                f"  问卷 {plain(q)} ({result.questionnaire_source})"))
     m = result.metrics
     console.print(
         f"  合规 {dims['compliance']:g} · 专业 {dims['professionalism']:g} · 体验 {dims['customer_experience']:g}"
@@ -49,20 +56,59 @@ def render_result(console: Console, result: CallResult) -> None:
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)  # severity
     table.add_column(overflow="fold")  # the finding: fold only a word wider than the whole terminal
-    for f in result.findings:
+    for f in result.findings[:FINDINGS_SHOWN]:
         sev = f.severity if f.kind == "violation" else f"{f.severity} alert"
         evidence = (f.evidence[:40] + "…") if len(f.evidence) > 40 else f.evidence
         detail = Text.assemble(  # Text, not markup: evidence and item ids may hold [brackets]
-            (f.rule, "bold"), (f" [{f.item}]" if f.item else ""), "  ",
+            (f.rule, "bold"), (f" [{plain(f.item)}]" if f.item else ""), "  ",
             f"{_fmt_time(f.start)}–{_fmt_time(f.end)}", f"  {f.speaker}" if f.speaker else "", "\n",
-            (f"「{evidence}」 " if evidence else "", "italic"), f.message,
+            (f"「{plain(evidence)}」 " if evidence else "", "italic"), plain(f.message),
         )
         table.add_row(Text(f" {sev}", style=_SEVERITY_STYLE.get(f.severity, "")), detail)
     console.print(table)
+    if len(result.findings) > FINDINGS_SHOWN:
+        console.print(f"  … and {len(result.findings) - FINDINGS_SHOWN:,} more findings (--json lists every one)",
+                      style="dim", highlight=False, markup=False)
     console.print()
 
 
-@click.group()
+EXIT_BUSY = 3  # the output folder is in use by another callqa command; nothing was written
+
+WAIT_OPTION = click.option("--wait", is_flag=True,
+                           help="If another callqa command is writing into the same folder, wait for it to finish "
+                                f"(default: stop at once with exit status {EXIT_BUSY}).")
+
+
+def _hold_output(out: Path, command: str, wait: bool) -> None:
+    """Hold OUT's writer lock (results.lock) until this command ends; when another command holds it, wait
+    with --wait or stop with a message naming the holder (exit status 3)."""
+    from results.lock import FolderBusy, Holder, folder_lock
+
+    def waiting(holder: Holder) -> None:
+        click.echo(f"callqa: waiting: {plain(out)} is in use by {plain(holder.describe())}", err=True)
+
+    try:
+        click.get_current_context().with_resource(folder_lock(out, f"callqa {command} {out}", wait=wait,
+                                                              on_wait=waiting))
+    except FolderBusy as exc:
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
+        sys.exit(EXIT_BUSY)
+
+
+class _Commands(click.Group):
+    """The callqa command group: a file-system error no command foresaw (a file where a folder belongs,
+    permissions, a full disk) ends the command with one line naming the path, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"callqa: error: {plain(where)}{plain(exc.strerror or exc)}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="callqa")
 def main() -> None:
     """callqa: automated QA of Chinese life-insurance callback calls (电话回访)."""
@@ -81,7 +127,7 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
     from qa_checks import LexiconError, check_call, load_lexicon
 
     def error(message: str) -> None:  # plain lines on stderr: one per file, never wrapped
-        click.echo(f"callqa: error: {message}", err=True)
+        click.echo(f"callqa: error: {plain(message)}", err=True)
 
     try:
         lex = load_lexicon(lexicons)
@@ -101,11 +147,15 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
             n_err += 1
             error(f"{path}: {exc}")
             continue
+        except Exception as exc:  # one file must never end the batch: name it and go on
+            n_err += 1
+            error(f"{path}: cannot be checked: {type(exc).__name__}: {exc}")
+            continue
         result.source = str(path)
         n_ok += 1
         n_failed += not result.passed
         if as_json:
-            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(json.dumps(result.to_dict(), ensure_ascii=False)) + "\n")
         else:
             render_result(out, result)
     summary = f"{n_ok} calls scored, {n_failed} failed QA, {n_err} files with errors"
@@ -129,13 +179,15 @@ def check(paths: tuple[Path, ...], as_json: bool, lexicons: Path | None) -> None
 @click.option("--pattern", default=None, help="Regular expression for metadata in file names (see README).")
 @click.option("--review/--no-review", "write_review", default=True, show_default=True,
               help="Also write the review site (OUT/review/index.html) when the run ends.")
+@WAIT_OPTION
 def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whisper_model: str | None,
         device: str | None, compute_type: str | None, beam_size: int | None, lexicons: Path | None,
-        pattern: str | None, write_review: bool) -> None:
+        pattern: str | None, write_review: bool, wait: bool) -> None:
     """Transcribe, separate, measure and score call recordings (folders or files).
 
     Exit status: 0 when every recording was scored (or already was), 1 when any failed (each named in
-    the run report and on stderr), 2 on a usage error.
+    the run report and on stderr), 2 on a usage error, 3 when another callqa command is writing into OUT
+    (see --wait).
     """
     import os
 
@@ -145,7 +197,7 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     from pipelines.audio import probe_duration
     from pipelines.flow import find_recordings, set_progress_hook
     from pipelines.flow import run as run_flow
-    from pipelines.manifest import DEFAULT_PATTERN
+    from pipelines.manifest import DEFAULT_PATTERN, ManifestError, check_pattern
     from pipelines.runtime import prepare
     from pipelines.settings import PipelineSettings
     from pipelines.speakers import DIARIZATION_METHODS
@@ -164,13 +216,20 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     try:
         load_lexicon(lexicons)  # a broken lexicon stops here, before any recording is decoded
     except LexiconError as exc:
-        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
-    files = find_recordings([str(r) for r in recordings])
-    if not files:
+    try:
+        check_pattern(pattern or DEFAULT_PATTERN)
+    except ManifestError as exc:
+        click.echo(f"callqa: error: --pattern: {plain(exc)}", err=True)
+        sys.exit(2)
+    problems: list[tuple[str, str]] = []
+    files = find_recordings([str(r) for r in recordings], problems)
+    if not files and not problems:
         click.echo("callqa: error: no recordings found", err=True)
         sys.exit(1)
-    durations = {str(f): probe_duration(f) for f in files}
+    _hold_output(out, "run", wait)
+    durations = {str(f): probe_duration(f) for f in files if f.is_file()}  # headers only; never a pipe
     total_hours = sum(durations.values()) / 3600
     console = Console(stderr=True)
     progress = Progress(TextColumn("[bold]calls"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -183,7 +242,8 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         done_hours += durations.get(outcome.path, 0.0) / 3600
         progress.update(bar, advance=1, hours=done_hours)
         if outcome.status == "failed":
-            progress.console.print(f"[red]failed:[/] {outcome.path}: {outcome.error}", highlight=False, markup=True)
+            progress.console.print(Text.assemble(("failed:", "red"), f" {plain(outcome.path)}: {plain(outcome.error)}"),
+                                   highlight=False)
 
     with progress:
         bar = progress.add_task("calls", total=len(files), hours=0.0, all_hours=total_hours)
@@ -194,19 +254,27 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
         finally:
             set_progress_hook(None)
     counts = report.counts()
+    if report.error:  # nothing was processed: one line on why and what to do, not one per recording
+        click.echo(f"callqa: error: {plain(report.error)}; {counts['failed']} recordings not processed; report: "
+                   f"{out / 'runs' / (report.run_id + '.json')}", err=True)
+        sys.exit(1)
     transcribed = sum(1 for o in report.outcomes if o.status == "scored" and o.transcribed)
     click.echo(f"{counts['scored']} scored ({transcribed} transcribed, {counts['scored'] - transcribed} re-scored "
                f"from their stored transcripts), {counts['skipped']} already done, {counts['failed']} failed; "
                f"{report.tabled} added to the tables; report: {out / 'runs' / (report.run_id + '.json')}")
     for o in report.outcomes:
         if o.status == "failed":
-            click.echo(f"callqa: error: {o.path}: {o.error}", err=True)
+            click.echo(f"callqa: error: {plain(o.path)}: {plain(o.error)}", err=True)
+    for note in report.notes:
+        click.echo(f"callqa: note: {plain(note)}", err=True)
     if write_review and (counts["scored"] or counts["skipped"]):
         from reports.site import build_site
 
-        site = build_site(out, None, load_lexicon(lexicons))
+        with table_errors(out):
+            site = build_site(out, None, load_lexicon(lexicons))
+        warn_damaged(site.damaged_tables)
         for line in site.errors:
-            click.echo(f"callqa: error: review page: {line}", err=True)
+            click.echo(f"callqa: error: review page: {plain(line)}", err=True)
         click.echo(f"review: {site.dest / 'index.html'} ({site.pages} pages written, {site.unchanged} unchanged; "
                    f"`callqa serve --results {out} --recordings DIR` to review them with the team)")
     sys.exit(1 if counts["failed"] else 0)
@@ -219,23 +287,27 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
               help="Where the pages go (default RESULTS/review).")
 @click.option("--lexicons", type=click.Path(file_okay=False, path_type=Path), default=None, help=LEXICONS_HELP)
 @click.option("--rebuild", is_flag=True, help="Write every page again, not only those of new results.")
+@WAIT_OPTION
 @period_options
-def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool) -> None:
+def review(filters: Filters, out: Path, dest: Path | None, lexicons: Path | None, rebuild: bool, wait: bool) -> None:
     """Write the review site: the flagged-call queue (index.html, queue.csv, queue.xlsx) and a review page
     per call. It opens straight from disk."""
     from qa_checks import LexiconError, load_lexicon
     from reports.site import build_site
     from reports.tables import ReportError
 
+    _hold_output(out, "review", wait)
     try:
-        report = build_site(out, dest, load_lexicon(lexicons), rebuild, filters)
+        with table_errors(out):
+            report = build_site(out, dest, load_lexicon(lexicons), rebuild, filters)
     except (ReportError, LexiconError) as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
         sys.exit(2)
+    warn_damaged(report.damaged_tables)
     for line in report.errors:
-        click.echo(f"callqa: error: {line}", err=True)
+        click.echo(f"callqa: error: {plain(line)}", err=True)
     for line in report.missing_audio:
-        click.echo(f"callqa: warning: {line}", err=True)
+        click.echo(f"callqa: warning: {plain(line)}", err=True)
     click.echo(f"{report.pages} review pages written, {report.unchanged} unchanged; queue: {report.dest / 'index.html'}")
     sys.exit(1 if report.errors else 0)
 
@@ -251,20 +323,23 @@ def queue(filters: Filters, out: Path, csv_path: Path | None, xlsx_path: Path | 
     """The flagged-call queue in the terminal, worst first, under the same filters as the queue page;
     --csv/--xlsx export every matching call."""
     from reports.queue import queue_frame, write_queue_csv, write_queue_xlsx
-    from reports.tables import ReportError, Tables
+    from reports.tables import ReportError
 
     try:
-        frame = queue_frame(Tables(out), filters)
+        with table_errors(out):
+            frame = queue_frame(open_tables(out), filters)
     except ReportError as exc:
-        click.echo(f"callqa: error: {exc}", err=True)
+        click.echo(f"callqa: error: {plain(exc)}", err=True)
         sys.exit(2)
     table = Table(title=f"{frame.height} calls, {frame.filter(~frame['passed']).height} failed")
     for col in ("call", "date", "agent", "team", "score", "result", "critical", "rules"):
         table.add_column(col, justify="right" if col in ("score", "critical") else "left")
     for r in frame.head(limit).iter_rows(named=True):
         rules = ", ".join(dict.fromkeys(h.split("|", 1)[0] for h in r["hits"]))
-        table.add_row(r["call_id"], str(r["date"] or ""), r["agent_id"] or "", r["team"] or "", f"{r['score']:.0f}",
-                      "[green]pass[/]" if r["passed"] else "[red]FAIL[/]", str(r["n_critical"]), rules)
+        table.add_row(Text(plain(r["call_id"])), str(r["date"] or ""), Text(plain(r["agent_id"] or "")),
+                      Text(plain(r["team"] or "")), f"{r['score']:.0f}",
+                      Text("pass", style="green") if r["passed"] else Text("FAIL", style="red"), str(r["n_critical"]),
+                      Text(plain(rules)))
     Console().print(table)
     for path, write in ((csv_path, write_queue_csv), (xlsx_path, write_queue_xlsx)):
         if path:
@@ -298,7 +373,7 @@ def reviews(out: Path, db: str | None, csv_path: Path | None) -> None:
     for rule, counts in sorted(store.verdicts_by_rule().items()):
         c, fp, ap = counts.get("confirmed", 0), counts.get("false_positive", 0), counts.get("appeal", 0)
         share = f"{c / (c + fp):.0%}" if c + fp else "—"
-        table.add_row(Text(rule), str(c), str(fp), str(ap), share)
+        table.add_row(Text(plain(rule)), str(c), str(fp), str(ap), share)
     Console().print(table)
     if csv_path:
         rows = [dict(r.to_dict(), comment=mask_numbers(r.comment)) for r in store.all()]
@@ -312,45 +387,57 @@ def reviews(out: Path, db: str | None, csv_path: Path | None) -> None:
 @filter_options
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--all", "force", is_flag=True, help="Score every selected call again, even when its result is current.")
-def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, force: bool) -> None:
+@WAIT_OPTION
+def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, force: bool, wait: bool) -> None:
     """Score stored transcripts again with the current lexicons (no audio decoded, no model loaded), write
     the new results and tables, and print what changed: findings added and removed per rule, and calls whose
     verdict flipped. Only calls whose result is not current are scored, unless --all.
 
     Exit status: 0 when every selected call was scored (or was current), 1 when any failed, 2 on a usage
-    or lexicon error."""
+    or lexicon error, 3 when another callqa command is writing into the folder (see --wait)."""
     import os
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from pipelines.flow import rescore as rescore_flow
     from qa_checks import LexiconError, load_lexicon
-    from reports.tables import ReportError, Tables
+    from reports.tables import ReportError
     from results.store import ResultStore
 
     try:
         load_lexicon(lexicons)
     except LexiconError as exc:
-        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
     if not (out / "transcripts").is_dir():
         click.echo(f"callqa: error: {out}: no stored transcripts (run `callqa run RECORDINGS --out {out}` first)",
                    err=True)
         sys.exit(2)
+    if not dry_run:
+        _hold_output(out, "rescore", wait)
+    unreadable: list[str] = []
     if filters == Filters():
-        call_ids = ResultStore(out).call_ids()
+        call_ids = ResultStore(out).call_ids(unreadable)
     else:
         try:
-            call_ids = filters.apply_calls(Tables(out)).select("call_id").collect()["call_id"].to_list()
+            with table_errors(out):
+                call_ids = filters.apply_calls(open_tables(out)).select("call_id").collect()["call_id"].to_list()
         except ReportError as exc:
-            click.echo(f"callqa: error: {exc}", err=True)
+            click.echo(f"callqa: error: {plain(exc)}", err=True)
             sys.exit(2)
     report = rescore_flow(str(out), sorted(call_ids), str(lexicons) if lexicons else None, force=force,
                           dry_run=dry_run)
+    if report.error:
+        click.echo(f"callqa: error: {plain(report.error)}; {len(report.outcomes)} calls not scored", err=True)
+        sys.exit(1)
     _print_changes(report)
     for o in report.outcomes:
         if o.status == "failed":
-            click.echo(f"callqa: error: {o.call_id}: {o.error}", err=True)
-    sys.exit(1 if report.counts()["failed"] else 0)
+            click.echo(f"callqa: error: {plain(o.call_id)}: {plain(o.error)}", err=True)
+    for note in report.notes:
+        click.echo(f"callqa: note: {plain(note)}", err=True)
+    for line in unreadable:
+        click.echo(f"callqa: error: {plain(line)}", err=True)
+    sys.exit(1 if report.counts()["failed"] or unreadable else 0)
 
 
 def _print_changes(report) -> None:  # type: ignore[no-untyped-def]
@@ -372,13 +459,13 @@ def _print_changes(report) -> None:  # type: ignore[no-untyped-def]
         for col in ("rule", "added", "removed"):
             table.add_column(col, justify="left" if col == "rule" else "right")
         for rule in sorted(set(added) | set(removed)):
-            table.add_row(Text(rule), f"+{added[rule]}", f"-{removed[rule]}")
+            table.add_row(Text(plain(rule)), f"+{added[rule]}", f"-{removed[rule]}")
         console.print(table)
     elif counts["scored"]:
         click.echo("no finding changed")
     flipped = [o for o in report.outcomes if o.flipped]
     for o in flipped:
-        click.echo(f"verdict flipped: {o.call_id}: {'PASS' if o.was_passed else 'FAIL'} → "
+        click.echo(f"verdict flipped: {plain(o.call_id)}: {'PASS' if o.was_passed else 'FAIL'} → "
                    f"{'PASS' if o.passed else 'FAIL'} (score {o.score:g})")
     click.echo(f"{len(flipped)} calls changed verdict")
 
@@ -395,7 +482,7 @@ def rules(lexicons: Path | None, markdown: bool) -> None:
     try:
         lex = load_lexicon(lexicons)
     except LexiconError as exc:
-        click.echo(f"callqa: error: lexicon: {exc}", err=True)
+        click.echo(f"callqa: error: lexicon: {plain(exc)}", err=True)
         sys.exit(2)
     if markdown:
         click.echo(markdown_table(lex))
@@ -409,9 +496,10 @@ def rules(lexicons: Path | None, markdown: bool) -> None:
         table.add_column(col, justify="right" if col == "weight" else "left", no_wrap=col != "title",
                          overflow="fold")
     for r in catalogue(lex):
-        table.add_row(Text(r.id), KIND_LABEL.get(r.kind, r.kind), Text(r.severity, style=_SEVERITY_STYLE.get(r.severity, "")),
+        table.add_row(Text(plain(r.id)), KIND_LABEL.get(r.kind, r.kind),
+                      Text(r.severity, style=_SEVERITY_STYLE.get(r.severity, "")),
                       DIMENSION_LABEL.get(r.dimension, r.dimension), f"{r.weight:g}", "✓" if r.enabled else "✗",
-                      Text(r.title))
+                      Text(plain(r.title)))
     Console(highlight=False).print(table)
 
 

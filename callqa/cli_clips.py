@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from callqa.cli_filters import filter_options
+from callqa.cli_tables import open_tables, table_errors
+from callqa.terminal import plain
 from reports.clips import ClipOptions, make_clips
-from reports.tables import Filters, ReportError, Tables
+from reports.tables import Filters, ReportError
 
 
 def _error(message: str) -> None:
-    click.echo(f"callqa: error: {message}", err=True)
+    click.echo(f"callqa: error: {plain(message)}", err=True)
 
 
 @click.command(short_help="Cut audio clips of matching findings, for training.")
@@ -37,8 +39,9 @@ def clips(filters: Filters, results: Path, out_dir: Path, context: float, max_sp
     2 on a usage error or when RESULTS holds no result tables.
     """
     try:
-        tables = Tables(results)
-        report = make_clips(tables, filters, out_dir, ClipOptions(context_s=context, max_span_s=max_span))
+        with table_errors(results):
+            tables = open_tables(results)
+            report = make_clips(tables, filters, out_dir, ClipOptions(context_s=context, max_span_s=max_span))
     except ReportError as exc:
         _error(str(exc))
         sys.exit(2)
@@ -59,6 +62,6 @@ def clips(filters: Filters, results: Path, out_dir: Path, context: float, max_sp
         if s.recording_problem:
             _error(line)
         else:
-            click.echo(f"  {line}")
+            click.echo(f"  {plain(line)}")
     click.echo(f"index: {report.index_html} ({report.index_csv.name} beside it)")
     sys.exit(1 if any(s.recording_problem for s in report.skipped) else 0)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from callqa.model import SEVERITIES, Status
+from callqa.terminal import plain
 from reports.tables import Filters, ReportError
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -43,7 +44,7 @@ def _with_filters(options: list[Callable[[Any], Any]]) -> Callable[[Callable[...
             try:
                 filters.date_range()  # a bad week is a usage error, before anything is read or written
             except ReportError as exc:
-                click.echo(f"callqa: error: {exc}", err=True)
+                click.echo(f"callqa: error: {plain(exc)}", err=True)
                 sys.exit(2)
             return command(filters=filters, **kwargs)
 

@@ -9,9 +9,11 @@ from typing import NoReturn
 
 import click
 
+from callqa.terminal import plain
+
 
 def _error(message: str) -> NoReturn:
-    click.echo(f"callqa: error: {message}", err=True)
+    click.echo(f"callqa: error: {plain(message)}", err=True)
     sys.exit(2)
 
 
@@ -49,9 +51,11 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
     """
     from reports.scorecard import build_scorecard, latest_week
     from reports.scorecard_files import write_all
-    from reports.tables import ReportError, Tables
+    from reports.tables import ReportError
     from workspace.db import DatabaseError
     from workspace.store import results_workspace
+
+    from .cli_tables import open_tables, table_errors
 
     chosen = _formats(formats)
     if serve:
@@ -74,9 +78,10 @@ def scorecard(week: str | None, out: Path, dest: Path | None, weeks_back: int, f
     except DatabaseError as exc:
         _error(str(exc))
     try:
-        tables = Tables(out)
-        week = week or latest_week(tables)
-        sc = build_scorecard(tables, week, weeks_back, workspace=workspace)
+        with table_errors(out):
+            tables = open_tables(out)
+            week = week or latest_week(tables)
+            sc = build_scorecard(tables, week, weeks_back, workspace=workspace)
         files = write_all(sc, dest or out / "scorecards" / sc.week, chosen)
     except ReportError as exc:
         _error(str(exc))

@@ -231,20 +231,41 @@ class CallResult:
         }
 
 
+def _finite(value: Any) -> float | None:
+    """A JSON number as a finite float; None for infinities, NaN and integers too large for a float
+    (a 400-digit integer is valid JSON)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TranscriptError(f"{where} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise TranscriptError(f"{where} must be a finite number ≥ 0, got {value!r}")
-    return float(value)
+        raise TranscriptError(f"{where} must be a number of seconds, got {_shown(value)}")
+    number = _finite(value)
+    if number is None or number < 0:
+        raise TranscriptError(f"{where} must be a finite number ≥ 0, got {_shown(value)}")
+    return number
 
 
 def _optional_number(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = None if isinstance(value, bool) or not isinstance(value, (int, float)) else _finite(value)
+    if number is None:
         raise TranscriptError(f"{where} must be a finite number")
-    return float(value)
+    return number
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value quoted for an error message, cut short: a hostile file may hold megabytes in one field."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an integer past Python's int-to-string limit, a deep structure
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _optional_str(data: dict[str, Any], key: str, where: str = "") -> str | None:
@@ -266,9 +287,12 @@ def _parse_words(raw: Any, where: str) -> tuple[Word, ...]:
         if not isinstance(w, dict) or "word" not in w:
             raise TranscriptError(f"{where}.words[{j}] must be an object with 'word', 'start', 'end'")
         prob = _optional_number(w.get("probability"), f"{where}.words[{j}].probability")
+        word = w["word"]
+        if isinstance(word, bool) or not isinstance(word, (str, int, float)):
+            raise TranscriptError(f"{where}.words[{j}].word must be a string, got {type(word).__name__}")
         words.append(
             Word(
-                word=str(w["word"]),
+                word=str(word),
                 start=_number(w.get("start"), f"{where}.words[{j}].start"),
                 end=_number(w.get("end"), f"{where}.words[{j}].end"),
                 probability=prob,
@@ -283,7 +307,7 @@ def _parse_segment(raw: Any, i: int) -> Segment:
         raise TranscriptError(f"{where} must be an object, got {type(raw).__name__}")
     speaker = raw.get("speaker")
     if speaker not in SPEAKERS:
-        raise TranscriptError(f"{where}.speaker must be 'agent' or 'customer', got {speaker!r}")
+        raise TranscriptError(f"{where}.speaker must be 'agent' or 'customer', got {_shown(speaker)}")
     start = _number(raw.get("start"), f"{where}.start")
     end = _number(raw.get("end"), f"{where}.end")
     if end < start:
@@ -291,11 +315,8 @@ def _parse_segment(raw: Any, i: int) -> Segment:
     text = raw.get("text")
     if not isinstance(text, str):
         raise TranscriptError(f"{where}.text must be a string, got {type(text).__name__}")
-    loud = raw.get("loudness_db")
-    if loud is not None and (isinstance(loud, bool) or not isinstance(loud, (int, float)) or not math.isfinite(loud)):
-        raise TranscriptError(f"{where}.loudness_db must be a number (dBFS)")
-    return Segment(speaker, start, end, text, _parse_words(raw.get("words"), where),
-                   float(loud) if loud is not None else None)
+    loud = _optional_number(raw.get("loudness_db"), f"{where}.loudness_db (dBFS)")
+    return Segment(speaker, start, end, text, _parse_words(raw.get("words"), where), loud)
 
 
 def _parse_roles(raw: Any) -> RoleDecision | None:
@@ -311,7 +332,7 @@ def _parse_roles(raw: Any) -> RoleDecision | None:
         customer=_optional_str(raw, "customer", "audio.roles."),
         confidence=_optional_number(raw.get("confidence"), "audio.roles.confidence") or 0.0,
         scores={str(k): _optional_number(v, f"audio.roles.scores.{k}") or 0.0 for k, v in scores.items()},
-        method=str(raw.get("method") or "text"),
+        method=_optional_str(raw, "method", "audio.roles.") or "text",
     )
 
 
@@ -327,8 +348,8 @@ def _parse_audio(raw: Any) -> AudioMeasures | None:
             raise TranscriptError(f"audio.silences[{k}] must be [start, end]")
         silences.append((_number(gap[0], f"audio.silences[{k}][0]"), _number(gap[1], f"audio.silences[{k}][1]")))
     warnings = raw.get("warnings") or []
-    if not isinstance(warnings, list):
-        raise TranscriptError("'audio.warnings' must be a list")
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise TranscriptError("'audio.warnings' must be a list of strings")
     channels = raw.get("channels", 1)
     rate = raw.get("sample_rate", 0)
     if isinstance(channels, bool) or not isinstance(channels, int) or isinstance(rate, bool) or not isinstance(rate, int):
@@ -337,12 +358,12 @@ def _parse_audio(raw: Any) -> AudioMeasures | None:
         duration=_number(raw.get("duration", 0.0), "audio.duration"),
         sample_rate=rate,
         channels=channels,
-        separation=str(raw.get("separation") or ""),
+        separation=_optional_str(raw, "separation", "audio.") or "",
         roles=_parse_roles(raw.get("roles")),
         silences=tuple(silences),
         noise_floor_dbfs=_optional_number(raw.get("noise_floor_dbfs"), "audio.noise_floor_dbfs"),
         talk_ratio=_optional_number(raw.get("talk_ratio"), "audio.talk_ratio"),
-        warnings=tuple(str(w) for w in warnings),
+        warnings=tuple(warnings),
         sha256=_optional_str(raw, "sha256", "audio."),
         settings=_optional_str(raw, "settings", "audio."),
         model=_optional_str(raw, "model", "audio."),

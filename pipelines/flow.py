@@ -19,11 +19,13 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from results.files import remove_leftovers
+from callqa.walk import link_problem, walk
+from results.files import legacy_safe_name, remove_leftovers, safe_name
 from results.store import ResultStore
 
 from .audio import AUDIO_SUFFIXES, AudioInfo
 from .manifest import DEFAULT_PATTERN, CallMeta, ManifestError, call_meta, read_manifest
+from .orchestration import OrchestrationError, ensure_prefect_api
 from .scoring import ScoreOutcome, score_calls
 from .settings import PipelineSettings
 from .transcription import TranscriptionOutcome, set_progress_hook, transcribe_recordings
@@ -50,6 +52,8 @@ class RunReport:
     outcomes: list[CallOutcome] = field(default_factory=list)
     tabled: int = 0
     finished_at: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the run did that the user should know
+    error: str | None = None  # why nothing could be processed (no Prefect API), in one line
 
     def counts(self) -> dict[str, int]:
         out = {"scored": 0, "skipped": 0, "failed": 0}
@@ -63,14 +67,63 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def find_recordings(paths: list[str]) -> list[Path]:
+def find_recordings(paths: list[str], problems: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Recordings named, and every audio file below a named folder; a folder that cannot be read or a link
+    that leads nowhere goes to `problems` as (path, what is wrong), never skipped in silence."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            for f in walk(p, lambda name: Path(name).suffix.lower() in AUDIO_SUFFIXES):
+                if isinstance(f, Path):
+                    found.append(f)
+                elif problems is not None:
+                    problems.append((str(f.path), f.problem))
         else:
             found.append(p)
     return found
+
+
+def recording_problem(path: Path) -> str | None:
+    """Why a path is not a recording to decode, before anything opens it (a pipe would never end)."""
+    problem = link_problem(path)
+    if problem is not None:
+        return problem
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "a folder" if path.is_dir() else "not a regular file"
+    return None
+
+
+def one_recording_per_call(calls: list[tuple[str, CallMeta]], report: RunReport) -> list[tuple[str, CallMeta]]:
+    """Two recordings never share a result. A call id given to a second recording (two folders each
+    holding call1.wav, a manifest naming one id twice) fails that recording, naming both; ids that differ
+    only in characters a file name cannot hold (`call 1`, `call_1`) are stored under distinct names
+    (results.files.safe_name), noted in the report."""
+    first: dict[str, str] = {}
+    alike: dict[str, list[str]] = {}
+    seen: set[Path] = set()
+    kept = []
+    for path, meta in calls:
+        where = Path(path).resolve()
+        if where in seen:  # the same file named twice (a folder and a file in it): one call, not a clash
+            report.notes.append(f"{path} was given more than once; scored once")
+            continue
+        seen.add(where)
+        if meta.call_id in first:
+            report.outcomes.append(CallOutcome(
+                path, meta.call_id, "failed",
+                error=f"call id '{meta.call_id}' is also the id of {first[meta.call_id]}: one call id per recording "
+                      "(give each its own call_id in manifest.csv)"))
+            continue
+        first[meta.call_id] = path
+        alike.setdefault(legacy_safe_name(meta.call_id), []).append(meta.call_id)
+        kept.append((path, meta))
+    for ids in alike.values():
+        if len(ids) > 1:
+            report.notes.append("call ids " + ", ".join(f"'{i}'" for i in ids) + " differ only in characters a file "
+                                "name cannot hold; stored as " + ", ".join(f"{safe_name(i)}.json" for i in ids))
+    return kept
 
 
 def _combine(t: TranscriptionOutcome, s: ScoreOutcome | None) -> CallOutcome:
@@ -99,9 +152,13 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
     store = ResultStore(out)
     store.clean_leftovers()
     remove_leftovers(Path(out) / ".cache", "*")
+    report.notes += store.quarantine_damaged_tables()
     manifests: dict[Path, dict[str, CallMeta]] = {}
     calls: list[tuple[str, CallMeta]] = []
-    for rec in find_recordings(paths):
+    problems: list[tuple[str, str]] = []
+    found = find_recordings(paths, problems)
+    report.outcomes += [CallOutcome(path, None, "failed", error=problem) for path, problem in problems]
+    for rec in found:
         try:
             if rec.parent not in manifests:
                 manifests[rec.parent] = read_manifest(rec.parent)
@@ -109,14 +166,17 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
         except ManifestError as exc:
             report.outcomes.append(CallOutcome(str(rec), None, "failed", error=str(exc)))
             continue
-        if not rec.exists():
-            report.outcomes.append(CallOutcome(str(rec), meta.call_id, "failed", error="file not found"))
+        problem = recording_problem(rec)
+        if problem is not None:
+            report.outcomes.append(CallOutcome(str(rec), meta.call_id, "failed", error=problem))
             continue
         calls.append((str(rec), meta))
+    calls = one_recording_per_call(calls, report)
     transcribed = transcribe_recordings.with_options(
         task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.concurrency)))(calls, out, settings, lexicons)
     ready = [t.call_id for t in transcribed if t.status != "failed"]
-    scored, report.tabled = score_calls(out, ready, run_id, lexicons)
+    scored, report.tabled, notes = score_calls(out, ready, run_id, lexicons)
+    report.notes += notes
     by_call = {s.call_id: s for s in scored}
     report.outcomes += [_combine(t, by_call.get(t.call_id)) for t in transcribed]
     report.outcomes.sort(key=lambda o: o.path)
@@ -127,6 +187,17 @@ def score_recordings(paths: list[str], out: str, settings: PipelineSettings | No
 
 def run(paths: list[str], out: str, settings: PipelineSettings, lexicons: str | None = None,
         filename_pattern: str = DEFAULT_PATTERN) -> RunReport:
+    """Start (or reach) the Prefect API, then the flow. Without an API nothing is processed: every
+    recording is reported as not processed, in a run report that says why."""
+    try:
+        ensure_prefect_api()
+    except OrchestrationError as exc:
+        report = RunReport(new_run_id(), datetime.now(UTC).isoformat(), asdict(settings), error=str(exc))
+        report.outcomes = [CallOutcome(str(p), None, "failed", error="not processed: no Prefect API (see the run's "
+                                       "error)") for p in find_recordings(paths)]
+        report.finished_at = datetime.now(UTC).isoformat()
+        ResultStore(out).save_run(report.run_id, asdict(report) | {"counts": report.counts()})
+        return report
     return score_recordings(paths, out, settings, lexicons, filename_pattern)
 
 
@@ -136,6 +207,8 @@ class RescoreReport:
     outcomes: list[ScoreOutcome]
     tabled: int
     dry_run: bool
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # why nothing could be scored (no Prefect API), in one line
 
     def counts(self) -> dict[str, int]:
         out = {"scored": 0, "current": 0, "failed": 0}
@@ -150,13 +223,25 @@ def rescore(out: str, call_ids: list[str], lexicons: str | None = None, *, force
     `force`); no audio is decoded and no model is loaded."""
     run_id = new_run_id()
     store = ResultStore(out)
+    try:
+        ensure_prefect_api()
+    except OrchestrationError as exc:
+        outcomes = [ScoreOutcome(c, "failed", error="not scored: no Prefect API (see the run's error)")
+                    for c in call_ids]
+        report = RescoreReport(run_id, outcomes, 0, dry_run, error=str(exc))
+        if not dry_run:
+            store.save_run(run_id, {"run_id": run_id, "kind": "rescore", "error": report.error,
+                                    "outcomes": [asdict(o) for o in outcomes], "counts": report.counts()})
+        return report
+    notes = []
     if not dry_run:
         store.clean_leftovers()
-    outcomes, tabled = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
-    report = RescoreReport(run_id, outcomes, tabled, dry_run)
+        notes = store.quarantine_damaged_tables()
+    outcomes, tabled, scoring_notes = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
+    report = RescoreReport(run_id, outcomes, tabled, dry_run, notes + scoring_notes)
     if not dry_run:
         store.save_run(run_id, {"run_id": run_id, "kind": "rescore", "outcomes": [asdict(o) for o in outcomes],
-                                "tabled": tabled, "counts": report.counts()})
+                                "tabled": tabled, "counts": report.counts(), "notes": report.notes})
     return report
 
 

@@ -37,47 +37,79 @@ class CallMeta:
     questionnaire: str | list[str] | None = None
 
 
-def _questionnaire(value: str | None) -> str | list[str] | None:
-    if not value:
+def _questionnaire(value: object, where: str) -> str | list[str] | None:
+    if value is None or value == "":
         return None
-    parts = [p.strip() for p in re.split(r"[+;|]", value) if p.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        parts = [v.strip() for v in value if v.strip()]
+    elif isinstance(value, str):
+        parts = [p.strip() for p in re.split(r"[+;|]", value) if p.strip()]
+    else:
+        raise ManifestError(f"{where}: questionnaire must be a name or names joined by '+', got {type(value).__name__}")
+    if not parts:
+        return None
     return parts[0] if len(parts) == 1 else parts
 
 
+def _text(row: dict[object, object], key: str, where: str) -> str | None:
+    """A manifest cell as text (a number in a JSON manifest is read as written); None when empty."""
+    value = row.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ManifestError(f"{where}: {key} must be text, got {type(value).__name__}")
+    text = str(value).strip()
+    return text or None
+
+
 def read_manifest(folder: Path) -> dict[str, CallMeta]:
-    rows: list[dict[str, str]] = []
+    rows: object = []
     csv_path, json_path = folder / "manifest.csv", folder / "manifest.json"
+    where = csv_path if csv_path.exists() or csv_path.is_symlink() else json_path
+    if not where.exists() and not where.is_symlink():
+        return {}
+    if not where.is_file():  # a folder, a pipe (which would never end), a broken link
+        raise ManifestError(f"{where}: not a readable file")
     try:
-        if csv_path.exists():
+        if where == csv_path:
             with csv_path.open(encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.DictReader(fh))
-            where = csv_path
-        elif json_path.exists():
-            rows = json.loads(json_path.read_text(encoding="utf-8"))
-            where = json_path
         else:
-            return {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
-        raise ManifestError(f"cannot read the manifest: {exc}") from None
+            rows = json.loads(json_path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{where}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except (OSError, ValueError, RecursionError, csv.Error) as exc:
+        raise ManifestError(f"{where}: cannot read the manifest: {type(exc).__name__}: {exc}") from None
     if not isinstance(rows, list):
         raise ManifestError(f"{where}: expected a list of rows")
     out = {}
     for i, row in enumerate(rows):
-        if not isinstance(row, dict) or not row.get("file"):
-            raise ManifestError(f"{where}: row {i + 1} has no 'file'")
-        name = str(row["file"])
+        at = f"{where}: row {i + 1}"
+        if not isinstance(row, dict):
+            raise ManifestError(f"{at}: expected a row of columns, got {type(row).__name__}")
+        name = _text(row, "file", at)
+        if not name:
+            raise ManifestError(f"{at} has no 'file'")
         out[name] = CallMeta(
-            call_id=str(row.get("call_id") or Path(name).stem),
-            agent_id=row.get("agent_id") or None,
-            team=row.get("team") or None,
-            started_at=row.get("started_at") or None,
-            questionnaire=_questionnaire(row.get("questionnaire")),
+            call_id=_text(row, "call_id", at) or Path(name).stem,
+            agent_id=_text(row, "agent_id", at),
+            team=_text(row, "team", at),
+            started_at=_text(row, "started_at", at),
+            questionnaire=_questionnaire(row.get("questionnaire"), at),
         )
     return out
 
 
+def check_pattern(pattern: str) -> re.Pattern[str]:
+    """The file-name pattern compiled; ManifestError saying what is wrong with it otherwise."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ManifestError(f"file-name pattern {pattern!r} is not a regular expression: {exc}") from None
+
+
 def from_filename(path: Path, pattern: str = DEFAULT_PATTERN) -> CallMeta:
-    m = re.match(pattern, path.stem)
+    m = check_pattern(pattern).match(path.stem)
     if not m:
         return CallMeta(call_id=path.stem)
     g = {k: v for k, v in m.groupdict().items() if v}
@@ -93,7 +125,7 @@ def from_filename(path: Path, pattern: str = DEFAULT_PATTERN) -> CallMeta:
         agent_id=g.get("agent_id"),
         team=g.get("team"),
         started_at=started,
-        questionnaire=_questionnaire(g.get("questionnaire")),
+        questionnaire=_questionnaire(g.get("questionnaire"), f"{path.name}: file-name pattern"),
     )
 
 

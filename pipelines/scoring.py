@@ -12,7 +12,6 @@ far less than a task's own bookkeeping.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import traceback
 from collections import Counter
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from callqa.model import Transcript
 from qa_checks import check_call, engine_version, load_lexicon
 from results.files import sync_dir
 from results.matching import match_findings
-from results.store import ResultStore
+from results.store import ResultStore, TableError
 
 SLICE = 200  # calls per scoring task
 
@@ -97,7 +96,7 @@ def score_one(store: ResultStore, call_id: str, lexicons: str | None, run_id: st
             store.save_result(call_id, result)
         return ScoreOutcome(call_id, "scored", score=result["score"], passed=result["passed"],
                             was_passed=old.get("passed") if old else None, added=dict(added), removed=dict(removed))
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return ScoreOutcome(call_id, "failed", error=f"transcript: {exc}")
     except Exception as exc:  # one broken call must not stop the batch
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -114,21 +113,24 @@ def score_slice(out: str, call_ids: list[str], lexicons: str | None, run_id: str
     return outcomes
 
 
-@task(name="tables", retries=2, retry_delay_seconds=1, persist_result=False)
-def tables_task(out: str, run_id: str) -> int:
-    return ResultStore(out).sync_tables(run_id)
+@task(name="tables", retries=2, retry_delay_seconds=1, persist_result=False,
+      retry_condition_fn=lambda t, r, s: not isinstance(s.result(raise_on_failure=False), TableError))
+def tables_task(out: str, run_id: str) -> tuple[int, list[str]]:
+    """Add the new results to the tables: the number of calls added, and the result files left out."""
+    problems: list[str] = []
+    return ResultStore(out).sync_tables(run_id, problems), problems
 
 
 @flow(name="callqa-score", log_prints=False)
 def score_calls(out: str, call_ids: Sequence[str], run_id: str, lexicons: str | None = None, *,
-                force: bool = False, dry_run: bool = False) -> tuple[list[ScoreOutcome], int]:
+                force: bool = False, dry_run: bool = False) -> tuple[list[ScoreOutcome], int, list[str]]:
     """Score the stored transcripts of `call_ids` whose results are not current (all of them with `force`);
     write the results and add them to the tables. `dry_run` computes the changes and writes nothing.
-    Returns the outcomes and the number of calls added to the tables."""
+    Returns the outcomes, the number of calls added to the tables and notes on result files left out."""
     load_lexicon(lexicons)  # a broken lexicon fails the flow here, before any call
     ids = list(call_ids)
     futures = [score_slice.submit(out, ids[i : i + SLICE], lexicons, run_id, force, not dry_run)
                for i in range(0, len(ids), SLICE)]
     outcomes = [o for f in futures for o in f.result()]
-    tabled = 0 if dry_run else tables_task(out, run_id)
-    return outcomes, tabled
+    tabled, notes = (0, []) if dry_run else tables_task(out, run_id)
+    return outcomes, tabled, notes

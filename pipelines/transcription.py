@@ -128,6 +128,9 @@ def transcribe_call(path: str, meta: CallMeta, out: str, settings: PipelineSetti
                                     seconds=time.perf_counter() - t0)
     except AudioError as exc:
         return TranscriptionOutcome(path, meta.call_id, "failed", error=str(exc), seconds=time.perf_counter() - t0)
+    except OSError as exc:  # unreadable (permissions, a disk error): named as such
+        return TranscriptionOutcome(path, meta.call_id, "failed", error=f"cannot read: {exc.strerror or exc}",
+                                    seconds=time.perf_counter() - t0)
     except Exception as exc:  # a broken recording or stage must not stop the batch
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return TranscriptionOutcome(path, meta.call_id, "failed", error=detail, seconds=time.perf_counter() - t0)

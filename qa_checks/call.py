@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -24,6 +26,8 @@ class SegmentView:
     turn: int
     seg: Segment
     norm: NormText
+    # clean characters up to the end of each word, filled on first use (words only)
+    _word_ends: list[int] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def speaker(self) -> str:
@@ -40,14 +44,13 @@ class SegmentView:
         if n == 0:
             return seg.start
         if seg.words:
-            # walk the words' clean characters until character i
-            count = 0
-            for w in seg.words:
-                k = len(normalize(w.word).clean)
-                if count + k > i:
-                    return w.start
-                count += k
-            return seg.words[-1].end
+            # the first word whose clean characters reach past character i (a bisection, not a walk: a
+            # long segment with many hits would otherwise cost words × hits)
+            ends = self._word_ends
+            if not ends:
+                ends.extend(itertools.accumulate(len(normalize(w.word).clean) for w in seg.words))
+            k = bisect.bisect_right(ends, i)
+            return seg.words[k].start if k < len(seg.words) else seg.words[-1].end
         return seg.start + seg.duration * min(i, n) / n
 
     def word_probabilities(self, start: int, end: int) -> list[float | None]:
@@ -88,6 +91,10 @@ class AnalyzedCall:
                 last_speaker = seg.speaker
             self.segments.append(SegmentView(i, turn, seg, normalize(seg.text)))
         self.n_turns = turn + 1
+        # turn numbers never decrease along the segments: the segments of a turn, or those after it, are
+        # found by bisection (a call of 200,000 segments must not be walked once per question)
+        self._turns = [u.turn for u in self.segments]
+        self._by_speaker: dict[str, tuple[list[SegmentView], list[int]]] = {}
 
     def memo(self, analysis: Callable[[AnalyzedCall], T]) -> T:
         """`analysis(self)`, computed once per call: analyses several checks share (the questionnaire,
@@ -138,15 +145,22 @@ class AnalyzedCall:
         return [u for u in self.segments if u.speaker == "customer" and u.clean]
 
     def turn_segments(self, turn: int) -> list[SegmentView]:
-        return [u for u in self.segments if u.turn == turn]
+        return self.segments[bisect.bisect_left(self._turns, turn) : bisect.bisect_right(self._turns, turn)]
+
+    def _speaker_segments(self, speaker: str) -> tuple[list[SegmentView], list[int]]:
+        found = self._by_speaker.get(speaker)
+        if found is None:
+            utts = [u for u in self.segments if u.speaker == speaker]
+            found = self._by_speaker[speaker] = (utts, [u.turn for u in utts])
+        return found
 
     def next_turns(self, after_turn: int, speaker: str, count: int) -> list[SegmentView]:
         """Segments of the next `count` turns of `speaker` after `after_turn`."""
+        utts, turns_of = self._speaker_segments(speaker)
         turns: list[int] = []
         out: list[SegmentView] = []
-        for u in self.segments:
-            if u.turn <= after_turn or u.speaker != speaker:
-                continue
+        for k in range(bisect.bisect_right(turns_of, after_turn), len(utts)):  # islice would walk the skipped
+            u = utts[k]
             if u.turn not in turns:
                 if len(turns) == count:
                     break

@@ -14,6 +14,7 @@ from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import questions_of
 from .registry import NUMBER, Check, Needs, add_check, rule_check
+from .spans import Spans
 from .textmatch import Hit, has_cue_before
 
 # rule, the cue list of the customer's words, words that look like it but are not (a complaint about the
@@ -39,9 +40,9 @@ def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None,
     ifs = call.lex.cue("hypothetical")
     out = []
     for u in call.customer:
-        masked = [h.span for h in ign.search(u.clean, False)] if ign else []
+        masked = Spans(h.span for h in ign.search(u.clean, False)) if ign else Spans()
         for h in call.find(u, index, negatable=True, boundaries=False):
-            if any(a <= h.start < b for a, b in masked) or call.reported(u, h):
+            if masked.holds(h.start) or call.reported(u, h):
                 continue
             if hypothetical and has_cue_before(u.clean, h.start, ifs, min(8, h.start)) is not None:
                 continue

@@ -21,6 +21,7 @@ from .questions import NEEDS as QUESTION_NEEDS
 from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
 from .script import WordHit, agent_turns, phrase_template, script_words, words_heard
+from .spans import Spans
 from .textmatch import Hit
 from .textnorm import asks
 
@@ -29,17 +30,13 @@ CATEGORIES = ("forbidden.shirk", "forbidden.cut_off", "forbidden.blame", "forbid
 FILLER_NEEDS = Needs(settings={"filler.min_count": int, "filler.per_100_chars": NUMBER})
 
 
-def script_spans(call: AnalyzedCall) -> dict[int, list[tuple[int, int]]]:
+def script_spans(call: AnalyzedCall) -> dict[int, Spans]:
     """Per agent segment, where it reads a questionnaire item: from the item's first word to its last.
 
     退保可能会有损失 reads the surrender item with 可能 inside it; 犹豫期内…保证一分不少 mentions the
     cooling-off item but the promise stands outside its words.
     """
-    return {i: [(o.start, o.end) for o in occs] for i, occs in call.memo(items_by_segment).items()}
-
-
-def _excepted(hit: Hit, exceptions: list[Hit]) -> bool:
-    return any(e.start <= hit.start and hit.end <= e.end for e in exceptions)
+    return {i: Spans((o.start, o.end) for o in occs) for i, occs in call.memo(items_by_segment).items()}
 
 
 def _asks(u: SegmentView, hit: Hit) -> bool:
@@ -117,25 +114,30 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
         return
     title = call.lex.rules[rule].title
     for u in call.agent:
-        hits = cat.index.search(u.clean) + _heard_by_sound(call, cat, u)
+        hits = cat.index.search(u.clean)
+        by_sound = _heard_by_sound(call, cat, u)
+        if by_sound:  # in order of start, the words heard first where the two cover the same place
+            hits = sorted(hits + by_sound, key=lambda h: (h.start, -h.end, h.tag is _BY_SOUND))
         if not hits:
             continue
-        exceptions = cat.exceptions.search(u.clean, check_boundaries=False)
-        taken: list[tuple[int, int]] = []  # 我保证 holds 保证: one finding for one place
+        exceptions = Spans(e.span for e in cat.exceptions.search(u.clean, check_boundaries=False))
+        # 我保证 holds 保证: one finding for one place. Hits come in order of start, so a hit overlaps a
+        # place taken before it exactly when it starts before the furthest end taken.
+        taken_end = -1
         for h in hits:
-            if any(h.start < b and a < h.end for a, b in taken):
+            if h.start < taken_end:
                 continue
-            if _excepted(h, exceptions) or call.reported(u, h):
+            if exceptions.contains(h.start, h.end) or call.reported(u, h):
                 continue
             if cat.negatable and call.negated(u, h):
                 continue
             if cat.skip_in_questions and _asks(u, h):
                 continue
-            if cat.script_exempt and (any(a <= h.start and h.end <= b for a, b in call.memo(script_spans)[u.index])
+            if cat.script_exempt and (call.memo(script_spans)[u.index].contains(h.start, h.end)
                                       or all((u.index, i) in script_words(call, u) for i in range(h.start, h.end))
                                       or _among_script_words(call, u, h)):
                 continue
-            taken.append(h.span)
+            taken_end = max(taken_end, h.end)
             how = "(近音识别)" if h.tag is _BY_SOUND else "(同音识别)" if h.homophone else ""
             yield call.hit_finding(rule, u, h, f"坐席使用了{title}「{u.excerpt(h.start, h.end)}」{how}")
 

@@ -13,6 +13,7 @@ from .questions import questions_of, unaccounted
 from .registry import NUMBER, Needs, measure, rule_check
 from .script import NEEDS as SCRIPT_NEEDS
 from .script import agent_turns, cue_heard, heard, speech_of, words_heard
+from .spans import Spans
 from .textmatch import Hit
 
 THANKS_NEEDS = Needs(settings={"courtesy.thanks_recommended": int}, cues=("thanks", "thanks_negators"))
@@ -120,8 +121,8 @@ def thanks_count(call: AnalyzedCall) -> int:
     negators = call.lex.cue("thanks_negators")
     count = 0
     for u in call.agent:
-        neg_spans = [h.span for h in negators.search(u.clean, False)]
-        hits = [h for h in thanks.search(u.clean) if not any(a <= h.start < b for a, b in neg_spans)]
+        neg_spans = Spans(h.span for h in negators.search(u.clean, False))
+        hits = [h for h in thanks.search(u.clean) if not neg_spans.holds(h.start)]
         last_end = -1
         for h in sorted(hits, key=lambda h: (h.start, -h.end)):
             if h.start >= last_end:
@@ -136,10 +137,10 @@ def honorific_hits(call: AnalyzedCall) -> list[tuple[SegmentView, Hit]]:
     bad, ignore = lex.cue("honorific_bad"), lex.cue("honorific_ignore")
     out = []
     for u in call.agent:
-        ign = [h.span for h in ignore.search(u.clean, False)]
-        ign += [h.span for cat in lex.forbidden.values() for h in cat.index.search(u.clean, False)]
+        ign = Spans([h.span for h in ignore.search(u.clean, False)]
+                    + [h.span for cat in lex.forbidden.values() for h in cat.index.search(u.clean, False)])
         for h in bad.search(u.clean, False):
-            if not any(a <= h.start < b for a, b in ign) and not call.reported(u, h):
+            if not ign.holds(h.start) and not call.reported(u, h):
                 out.append((u, h))
     return out
 

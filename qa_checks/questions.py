@@ -24,6 +24,7 @@ from .phonetic import Template
 from .registry import NUMBER, Needs, rule_check
 from .script import NEEDS as SCRIPT_NEEDS
 from .script import ScriptHit, WordHit, agent_turns, heard, phrase_template, script_words, words_heard
+from .spans import Spans
 from .textmatch import Hit, PhraseIndex
 from .textnorm import tag_question
 
@@ -107,10 +108,6 @@ def _covered(spans: list[tuple[int, int]]) -> int:
     return len(chars)
 
 
-def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    return any(span[0] < b and a < span[1] for a, b in spans)
-
-
 def detect_items(call: AnalyzedCall, u: SegmentView) -> list[Occurrence]:
     """Questionnaire items asked in one agent utterance, sentence by sentence."""
     lex = call.lex
@@ -132,9 +129,9 @@ def detect_items(call: AnalyzedCall, u: SegmentView) -> list[Occurrence]:
             spec = lex.items[iid]
             if spec.must_ask and not asking:
                 continue
-            blocked = groups.get(-2, [])
+            blocked = Spans(groups.get(-2, []))
             if blocked:  # words that look like the item but say something else (收到合同后…)
-                groups = {g: [sp for sp in spans if g < 0 or not _overlaps(sp, blocked)] for g, spans in groups.items()}
+                groups = {g: [sp for sp in spans if g < 0 or not blocked.overlaps(*sp)] for g, spans in groups.items()}
                 groups = {g: spans for g, spans in groups.items() if spans}
             core: list[tuple[int, int]] = []
             for alt in spec.alternatives:
@@ -147,15 +144,18 @@ def detect_items(call: AnalyzedCall, u: SegmentView) -> list[Occurrence]:
             candidates.append((_covered(claim), iid, core, claim))
         candidates.sort(key=lambda c: -c[0])
         claimed: list[tuple[int, int]] = []
+        taken = Spans()
         for score, iid, core, claim in candidates:
-            if any(_overlaps(span, claimed) for span in core):
+            if any(taken.overlaps(*span) for span in core):
                 # shared words belong to the stronger item; this one needs words of its own
-                core = [span for span in core if not _overlaps(span, claimed)]
+                core = [span for span in core if not taken.overlaps(*span)]
                 spec = lex.items[iid]
-                own = {g for g, spans in by_item[iid].items() if g >= 0 for span in spans if span in core}
+                kept = set(core)
+                own = {g for g, spans in by_item[iid].items() if g >= 0 for span in spans if span in kept}
                 if not any(all(g in own for g in alt) for alt in spec.alternatives):
                     continue
             claimed.extend(claim)
+            taken = Spans(claimed)
             out.append(Occurrence(iid, u, min(a for a, _ in core), max(b for _, b in core), score,
                                   homophone=not any(span in exact for span in core)))
     return out
@@ -247,14 +247,14 @@ def classify_answer(call: AnalyzedCall, utts: list[SegmentView], item: str) -> A
     lex = call.lex
     spec = lex.items[item]
     for u in utts:
-        idioms = [h.span for h in lex.cue("answers.positive_idioms").search(u.clean, False)]
-        own = [h.span for h in lex.item_index.search(u.clean, False) if h.tag[0] == item]  # type: ignore[index]
+        idioms = Spans(h.span for h in lex.cue("answers.positive_idioms").search(u.clean, False))
+        own = Spans(h.span for h in lex.item_index.search(u.clean, False) if h.tag[0] == item)  # type: ignore[index]
         unclear = [h for h in lex.cue("answers.unclear").search(u.clean, False)
-                   if not _overlaps(h.span, idioms) and not _overlaps(h.span, own)]
-        hedges = [h for h in lex.cue("answers.hedge").search(u.clean) if not _overlaps(h.span, own)]
-        unsure = [h.span for h in unclear + hedges]
+                   if not idioms.overlaps(*h.span) and not own.overlaps(*h.span)]
+        hedges = [h for h in lex.cue("answers.hedge").search(u.clean) if not own.overlaps(*h.span)]
+        unsure = Spans(h.span for h in unclear + hedges)
         negative = [h for h in spec.negative.search(u.clean, False) + lex.cue("answers.negative").search(u.clean)
-                    if not _overlaps(h.span, idioms) and not _overlaps(h.span, unsure)]
+                    if not idioms.overlaps(*h.span) and not unsure.overlaps(*h.span)]
         negative += call.find(u, lex.cue("misleading_sale"), negatable=True, boundaries=False)
         negative.sort(key=lambda h: h.start)
         positive = (lex.cue("answers.positive").search(u.clean) + lex.cue("answers.regional").search(u.clean, False)
@@ -341,23 +341,33 @@ def analyze_questions(call: AnalyzedCall) -> QuestionAnalysis:
     qa.in_order = {id(ordered[i]) for i in keep}
     qa.out_of_order = {o.item for o in ordered} - in_run
 
-    for turn in sorted({o.turn for o in ordered}):
-        asked = [o for o in ordered if o.turn == turn and not o.guessed and _is_asked(call, o, ordered)]
+    by_turn: dict[int, list[Occurrence]] = {}
+    by_sentence: dict[tuple[int, int], list[Occurrence]] = {}
+    for o in ordered:
+        by_turn.setdefault(o.turn, []).append(o)
+        by_sentence.setdefault((o.utt.index, o.utt.norm.sentence_of[o.start]), []).append(o)
+    several = _SeveralAfter(call)
+    for turn in sorted(by_turn):
+        asked = [o for o in by_turn[turn] if not o.guessed and _is_asked(call, o, by_sentence, several)]
         turn_items = list(dict.fromkeys(o.item for o in asked))
         if len(turn_items) > 1:
             qa.merged[turn] = turn_items
 
     n_answer = int(call.lex.setting("questionnaire.answer_turns"))
+    question_turns = sorted(by_turn)
+    of_item: dict[str, list[Occurrence]] = {}
+    for o in ordered:
+        of_item.setdefault(o.item, []).append(o)
     for item, occ in qa.first.items():
         if item == "identity":
             continue  # a "no" here is a third party, judged by the identity rules
-        later = [o for o in ordered if o.item == item and o.turn > occ.turn]
+        later = [o for o in of_item.get(item, ()) if o.turn > occ.turn]
         asked_turns = [occ.turn] + [o.turn for o in later]
         # the customer's final answer stands: asked again after a hesitant reply, the last reply counts
         answer = Answer("none")
         ack = call.lex.cue("answers.ack")
         for t in asked_turns:
-            reply = classify_answer(call, _replies(call, t, ordered, n_answer), item)
+            reply = classify_answer(call, _replies(call, t, question_turns, n_answer), item)
             if reply.kind == "none":
                 continue
             if (answer.kind in ("negative", "unclear") and reply.kind == "positive" and reply.utt is not None
@@ -399,12 +409,12 @@ def _heard_items(call: AnalyzedCall, items: list[str], occurrences: list[Occurre
             continue
         segs = [u for u in call.agent if h.first.index <= u.index <= h.last.index]
         spans = [(u, h.span_in(u)) for u in segs]
-        if any(span and _overlaps(span, claimed.get(u.index, [])) for u, span in spans):
+        if any(span and Spans(claimed.get(u.index, [])).overlaps(*span) for u, span in spans):
             continue
         # a mention found only through a homophone (由预期 for 犹豫期) inside a whole sentence that sounds
         # like another item is that item's: the longer match explains the words better
         weaker = [o for o in occurrences if o.homophone and any(
-            u is o.utt and span and _overlaps(span, [(o.start, o.end)]) for u, span in spans)]
+            u is o.utt and span and o.start < span[1] and span[0] < o.end for u, span in spans)]
         if any(o.score >= h.template.length for o in weaker):
             continue
         for o in weaker:
@@ -593,7 +603,41 @@ def _put_to_customer(call: AnalyzedCall, u: SegmentView, s: int) -> bool:
     return bool(following) and min(following) - end >= WAITS_S
 
 
-def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) -> bool:
+class _SeveralAfter:
+    """Whether a question about several points (这两点您都清楚吧) follows a place in an agent turn.
+
+    Per turn, the turn's text is joined once and the last place where such a question starts is kept: a
+    question follows a place when it starts at or after it. (Joining the rest of the turn for every item
+    mention costs the turn's length per mention: quadratic on a long turn.)"""
+
+    def __init__(self, call: AnalyzedCall):
+        self.call = call
+        self._turns: dict[int, tuple[dict[int, int], int]] = {}
+
+    def after(self, u: SegmentView, offset: int) -> bool:
+        """A several-points question at or after `offset` of `u`'s text, in `u`'s turn."""
+        found = self._turns.get(u.turn)
+        if found is None:
+            starts: dict[int, int] = {}
+            parts: list[str] = []
+            size = 0
+            for t in self.call.turn_segments(u.turn):
+                starts[t.index] = size
+                parts.append(t.norm.text)
+                size += len(t.norm.text)
+            last = -1
+            for m in _SEVERAL_AT.finditer("".join(parts)):
+                last = m.start()
+            found = self._turns[u.turn] = (starts, last)
+        starts, last = found
+        return last >= starts[u.index] + offset
+
+
+_SEVERAL_AT = re.compile(f"(?=(?:{_SEVERAL.pattern}))")  # every place a several-points question starts
+
+
+def _is_asked(call: AnalyzedCall, occ: Occurrence, by_sentence: dict[tuple[int, int], list[Occurrence]],
+              several: _SeveralAfter) -> bool:
     """Whether an item mention is put to the customer as a question, not only said.
 
     The sentence is cut between the items it mentions; an item is asked when its part holds a question
@@ -604,8 +648,8 @@ def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) ->
     if occ.by_sound:
         return occ.question
     u = occ.utt
-    s, e = u.norm.sentence_span(occ.start)
-    same = sorted((o for o in ordered if o.utt is u and s <= o.start < e), key=lambda o: o.start)
+    s, _ = u.norm.sentence_span(occ.start)
+    same = sorted(by_sentence[(u.index, u.norm.sentence_of[occ.start])], key=lambda o: o.start)
     i = same.index(occ)
     lo = same[i - 1].end if i > 0 else s
     if i + 1 < len(same):
@@ -614,9 +658,7 @@ def _is_asked(call: AnalyzedCall, occ: Occurrence, ordered: list[Occurrence]) ->
         text = u.norm.sentence_text(occ.start)[u.norm.pos[lo] - u.norm.pos[s] :]
     if _ASKING.search(text) or tag_question(text):
         return True
-    rest = u.norm.text[u.norm.pos[occ.end - 1] + 1 :] + "".join(
-        t.norm.text for t in call.turn_segments(occ.turn) if t.index > u.index)
-    return bool(_SEVERAL.search(rest))
+    return several.after(u, u.norm.pos[occ.end - 1] + 1)  # in the rest of the turn after this item
 
 
 def _is_ack(ack: PhraseIndex, reply: Answer) -> bool:
@@ -658,9 +700,11 @@ def _identity_by_factor(call: AnalyzedCall, occurrences: list[Occurrence]) -> li
     return sorted([*occurrences, found], key=lambda o: (o.time, o.start))
 
 
-def _replies(call: AnalyzedCall, turn: int, ordered: list[Occurrence], n: int) -> list[SegmentView]:
-    """Customer utterances answering the question asked in `turn` (until the next question)."""
-    next_q = min((o.turn for o in ordered if o.turn > turn), default=call.n_turns)
+def _replies(call: AnalyzedCall, turn: int, question_turns: list[int], n: int) -> list[SegmentView]:
+    """Customer utterances answering the question asked in `turn` (until the next question);
+    `question_turns` are the turns holding an item, in order."""
+    k = bisect.bisect_right(question_turns, turn)
+    next_q = question_turns[k] if k < len(question_turns) else call.n_turns
     return [u for u in call.next_turns(turn, "customer", n) if u.turn < next_q]
 
 

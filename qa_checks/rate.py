@@ -15,7 +15,7 @@ from typing import Any
 from callqa.model import Basis, Finding
 
 from .call import AnalyzedCall, SegmentView
-from .registry import NUMBER, Needs, measure, rule_check
+from .registry import NUMBER, POSITIVE, Needs, measure, rule_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class Rates:
         return cpm(self.customer_chars, self.customer_seconds)
 
 
-RATE_NEEDS = Needs(settings={"rate.lower": NUMBER, "rate.upper": NUMBER, "rate.window_seconds": NUMBER,
+RATE_NEEDS = Needs(settings={"rate.lower": NUMBER, "rate.upper": NUMBER, "rate.window_seconds": POSITIVE,
                              "rate.min_speaking_seconds": NUMBER})
 
 
@@ -149,7 +149,7 @@ def check_too_slow(call: AnalyzedCall) -> Iterator[Finding]:
                            f"坐席全程语速{r.agent_rate:.0f}字/分钟,低于{_band(call)}", basis=Basis.MEASURED)
 
 
-MISMATCH_NEEDS = RATE_NEEDS + Needs(settings={"rate.mismatch_ratio": NUMBER,
+MISMATCH_NEEDS = RATE_NEEDS + Needs(settings={"rate.mismatch_ratio": POSITIVE,
                                               "rate.mismatch_min_customer_seconds": NUMBER,
                                               "rate.mismatch_min_customer_chars": int,
                                               "rate.mismatch_review_margin": NUMBER})

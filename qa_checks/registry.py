@@ -13,6 +13,7 @@ cue list exists, settings with the right type.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,17 @@ from .lexicon import Lexicon, LexiconError
 if TYPE_CHECKING:
     from .call import AnalyzedCall
 
-# What a setting must hold: a number (int or float), a whole number, a flag or a text.
-SettingType = type | tuple[type, ...]
+
+@dataclass(frozen=True)
+class Positive:
+    """A number above zero: a length of time a window must fill, a ratio something is divided by."""
+
+
+# What a setting must hold: a number (int or float), a number above zero, a whole number, a flag or a text.
+# Numbers are finite and never negative (thresholds, counts, seconds, decibels above a baseline).
+SettingType = type | tuple[type, ...] | Positive
 NUMBER: tuple[type, ...] = (int, float)
+POSITIVE = Positive()
 
 CheckFn = Callable[["AnalyzedCall"], Iterable[Finding]]
 MeasureFn = Callable[["AnalyzedCall"], Mapping[str, Any]]
@@ -117,6 +126,8 @@ def enabled_checks(lex: Lexicon) -> list[Check]:
 
 
 def _type_name(expected: SettingType) -> str:
+    if isinstance(expected, Positive):
+        return "a number above 0"
     if expected == NUMBER or expected is float:
         return "a number"
     return {int: "a whole number", bool: "true or false", str: "a text", list: "a list", dict: "a mapping"}.get(
@@ -124,11 +135,18 @@ def _type_name(expected: SettingType) -> str:
 
 
 def _has_type(value: Any, expected: SettingType) -> bool:
+    if isinstance(expected, Positive):
+        return _has_type(value, NUMBER) and _in_range(value) and value > 0
     if expected is float:
         expected = NUMBER
     if isinstance(value, bool) and expected is not bool:
         return False
     return isinstance(value, expected)
+
+
+def _in_range(value: Any) -> bool:
+    """Numbers are finite and never negative: .inf, .nan or a negative threshold breaks the checks' arithmetic."""
+    return not isinstance(value, (int, float)) or isinstance(value, bool) or (math.isfinite(value) and value >= 0)
 
 
 def validate(lex: Lexicon) -> None:
@@ -147,12 +165,17 @@ def validate(lex: Lexicon) -> None:
     for needs in every:
         for path, expected in needs.settings.items():
             value = lex.setting(path)
+            shown = repr(value)
+            shown = shown[:40] + "…" if len(shown) > 40 else shown
             if not _has_type(value, expected):
                 raise LexiconError(f"{lex.directory / 'settings.yaml'}: {path}: expected {_type_name(expected)}, "
-                                   f"got {value!r}")
+                                   f"got {shown}")
+            if not _in_range(value):
+                raise LexiconError(f"{lex.directory / 'settings.yaml'}: {path}: expected a finite number ≥ 0, "
+                                   f"got {shown}")
         for cue in needs.cues:
             lex.cue(cue)
 
 
-__all__ = ["CHECKS", "CORE", "MEASURES", "NUMBER", "Check", "Measure", "Needs", "add_check", "enabled_checks",
+__all__ = ["CHECKS", "CORE", "MEASURES", "NUMBER", "POSITIVE", "Check", "Measure", "Needs", "add_check", "enabled_checks",
            "measure", "registered_rules", "rule_check", "rule_owner", "validate"]

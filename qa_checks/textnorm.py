@@ -9,9 +9,10 @@ character count of the clean form is the count the speaking-rate rules use.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import opencc
@@ -159,6 +160,8 @@ class NormText:
     pos: tuple[int, ...]
     sentence_of: tuple[int, ...]
     quoted: tuple[bool, ...]
+    # is_question per (sentence, loose): a long utterance with many hits asks about one sentence many times
+    _questions: dict[tuple[int, bool], bool] = field(default_factory=dict, compare=False, repr=False)
 
     def sentences(self) -> list[tuple[int, int]]:
         """Clean-index spans [start, end) of each sentence."""
@@ -180,14 +183,12 @@ class NormText:
         return self.text[a:b]
 
     def sentence_span(self, i: int) -> tuple[int, int]:
+        """Clean-index span [start, end) of the sentence holding clean index i.
+
+        Sentence ids never decrease along the text, so the span is two bisections: walking out from i
+        would cost the sentence's length per hit, quadratic on one long sentence full of hits."""
         sid = self.sentence_of[i]
-        s = i
-        while s > 0 and self.sentence_of[s - 1] == sid:
-            s -= 1
-        e = i
-        while e < len(self.clean) and self.sentence_of[e] == sid:
-            e += 1
-        return s, e
+        return bisect.bisect_left(self.sentence_of, sid, 0, i), bisect.bisect_right(self.sentence_of, sid, i)
 
     def is_question(self, i: int, loose: bool = False) -> bool:
         """Whether the sentence holding clean index i is a question.
@@ -195,8 +196,13 @@ class NormText:
         `loose` also takes tag questions (收到合同了吧, 收到了没有), which are questions when the
         agent checks an item, but statements when someone hedges (差不多一万五吧).
         """
-        sent = self.sentence_text(i)
-        return sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and tag_question(sent))
+        key = (self.sentence_of[i], loose)
+        found = self._questions.get(key)
+        if found is None:
+            sent = self.sentence_text(i)
+            found = sent.endswith("?") or bool(_QUESTION_WORDS.search(sent)) or (loose and tag_question(sent))
+            self._questions[key] = found
+        return found
 
 
 _TAG_QUESTION = re.compile(r"(吧|没有?)$|对吧|是吧|对不对")

@@ -27,7 +27,7 @@ import av
 import polars as pl
 import soundfile as sf
 
-from results.files import read_json, remove_leftovers, safe_name, write_text_atomic
+from results.files import make_dirs, read_json, remove_leftovers, safe_name, seal, write_text_atomic
 
 from .bleep import bleep, decode_span, spoken_number_spans, within
 from .exports import csv_text
@@ -149,8 +149,7 @@ def _temp_beside(dest: Path) -> Path:
 
 
 def _publish(tmp: Path, dest: Path) -> None:
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
+    seal(tmp)  # flushed, and owner-only like every other file callqa writes
     os.replace(tmp, dest)
 
 
@@ -265,7 +264,7 @@ def cut_clip(recording: Path, start: float, end: float, dest: Path,
     and written as 16-bit WAV (`dest` should then end in .wav; see `clip_suffix`).
     """
     recording, dest = Path(recording), Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dest.parent)
     tmp = _temp_beside(dest)
     try:
         info = _exact_info(recording)
@@ -437,7 +436,7 @@ def make_clips(tables: Tables, filters: Filters, out_dir: Path, options: ClipOpt
     """
     options = options or ClipOptions()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
     _clean_leftovers(out_dir)
     report = ClipReport(out_dir, filters, options)
     cutter = _Cutter(tables, out_dir, options)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,20 @@ import polars as pl
 
 from results.files import write_atomic
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# tab and carriage return too (a cell starting with them is trimmed and read again), and the full-width
+# forms a Chinese input method types, which Excel also takes as formula starts; the same rule is in
+# static/queue.js for the queue page's own export
+FORMULA_START = r"^[ ]*[=+\-@\t\r＝＋－＠]"
+PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_FORMULA_START = re.compile(FORMULA_START)
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
 _XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
 
 
 def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula, made text; anything else as it is."""
-    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+    """A text cell a spreadsheet would run as a formula, made text; anything else as it is (a plain number
+    such as -3 cannot do anything and stays readable)."""
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER.match(value):
         return "'" + value
     return value
 
@@ -35,7 +43,7 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
     texts = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
     if not texts:
         return frame
-    risky = pl.col(texts).str.strip_chars_start(" ").str.contains(r"^[=+\-@\t\r]")
+    risky = pl.col(texts).str.contains(FORMULA_START) & ~pl.col(texts).str.contains(PLAIN_NUMBER)
     return frame.with_columns(pl.when(risky).then(pl.lit("'") + pl.col(texts)).otherwise(pl.col(texts)).name.keep())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from results.files import write_atomic, write_text_atomic
+from results.files import make_dirs, write_atomic, write_text_atomic
 
 from .exports import neutralise_frame, write_frame_csv, xlsx_workbook
 from .scorecard import FORMATS, Scorecard, labels
@@ -26,7 +26,7 @@ _PERCENT = ("pass_rate", "prev_pass_rate", "d_pass_rate", "rate_below", "rate_wi
 def write_csv(sc: Scorecard, directory: str | os.PathLike[str]) -> list[Path]:
     """One CSV per table, column names as in the frames, UTF-8 with a BOM (Excel then reads Chinese right)."""
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     paths = []
     for name, frame in sc.frames().items():
         paths.append(write_frame_csv(frame, out / f"{name}.csv", float_precision=4))

@@ -26,6 +26,7 @@ class SiteReport:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     missing_audio: list[str] = field(default_factory=list)
+    damaged_tables: list[str] = field(default_factory=list)  # table parts left out (results.store.sound_parts)
 
 
 def page_name(call_id: str) -> str:
@@ -62,7 +63,7 @@ def build_site(out_dir: Path, dest: Path | None = None, lexicon: Lexicon | None 
     dest = Path(dest) if dest else out_dir / "review"
     tables = Tables(out_dir)
     lex = lexicon or load_lexicon(None)
-    report = SiteReport(dest)
+    report = SiteReport(dest, damaged_tables=list(tables.problems))
     frame = queue_frame(tables, period)
     pages = dest / "calls"
     remove_leftovers(dest)

@@ -52,6 +52,8 @@ class Tables:
     out_dir: Path
     calls: pl.LazyFrame = field(init=False)
     findings: pl.LazyFrame = field(init=False)
+    # damaged table parts left out of the frames, each named with its problem: reports warn about them
+    problems: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -61,11 +63,11 @@ class Tables:
         # collected once (two columns): the frames below then scan the tables for their own rows only, and a
         # semi join only drops rows, so filters on them reach the Parquet scans. (call_id, run_id) is unique:
         # a run's rows are tabled once (ResultStore.sync_tables).
-        newest = newest_scorings(scan_table(self.out_dir, "calls")).collect().lazy()
-        self.calls = (scan_table(self.out_dir, "calls").join(newest, on=["call_id", "run_id"], how="semi")
-                      .with_columns(call_date()))
-        self.findings = (scan_table(self.out_dir, "findings").join(newest, on=["call_id", "run_id"], how="semi")
-                         .with_columns(call_date()))
+        calls = scan_table(self.out_dir, "calls", self.problems)
+        newest = newest_scorings(calls).collect().lazy()
+        self.calls = calls.join(newest, on=["call_id", "run_id"], how="semi").with_columns(call_date())
+        self.findings = (scan_table(self.out_dir, "findings", self.problems)
+                         .join(newest, on=["call_id", "run_id"], how="semi").with_columns(call_date()))
 
     def recording_path(self, recording: str | None) -> Path | None:
         return resolve_recording(self.out_dir, recording)

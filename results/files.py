@@ -13,6 +13,8 @@ are written readable by the owner only, unless `CALLQA_GROUP_READ=1` lets the ow
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -37,9 +39,31 @@ def dir_mode() -> int:
 
 
 def make_dirs(path: Path) -> Path:
-    """Create a folder (and its missing parents) with the policy's permissions."""
+    """Create a folder and its missing parents, each with the policy's permissions (mkdir(parents=True)
+    would give the parents the default, world-readable ones)."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    missing = []
+    at = path
+    while not at.exists() and at != at.parent:
+        missing.append(at)
+        at = at.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another writer
+            folder.mkdir(mode=dir_mode())
     if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=dir_mode())
+        path.mkdir(exist_ok=True)  # raises what is in the way (a file of that name)
+    return path
+
+
+def create_private(path: str | os.PathLike[str]) -> Path:
+    """Create an empty file with the policy's permissions unless it exists: for files a library creates
+    and fills itself (a SQLite database, whose journal files then take the same permissions)."""
+    path = Path(path)
+    make_dirs(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode()))
     return path
 
 
@@ -123,7 +147,28 @@ def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
     return removed
 
 
+SAFE_NAME_MAX = 100  # characters of the id kept in a file name (file systems allow 255 bytes)
+
+
+def _kept(call_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id).strip(".")
+
+
 def safe_name(call_id: str) -> str:
-    """A file name for a call id: letters, digits, '-', '_' and '.'; anything else becomes '_'."""
-    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
-    return keep.strip(".") or "call"
+    """A file name for a call id, distinct for distinct ids.
+
+    An id of letters, digits, '-', '_' and '.' (not at the ends), and not too long, is its own file name.
+    Any other id keeps those characters ('_' for the rest, cut to SAFE_NAME_MAX) and gets '~' and a hash of
+    the whole id: `call 1` and `call_1` are `call_1~3c9d…` and `call_1`, never one file. '~' is never kept
+    from an id, so a hashed name cannot be another id's own name.
+    """
+    keep = _kept(call_id)
+    if keep == call_id and keep and len(keep) <= SAFE_NAME_MAX:
+        return keep
+    digest = hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{keep[:SAFE_NAME_MAX] or 'call'}~{digest}"
+
+
+def legacy_safe_name(call_id: str) -> str:
+    """The file name earlier versions gave an id (several ids could share one); read to move old files."""
+    return _kept(call_id) or "call"

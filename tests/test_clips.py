@@ -403,6 +403,17 @@ def test_values_are_escaped_in_the_page(output: Path, tmp_path: Path) -> None:
     assert quote(report.clips[0].file) in text
 
 
+def test_the_index_csv_holds_no_formula(output: Path, tmp_path: Path) -> None:
+    def formula(result: dict[str, Any], transcript: dict[str, Any]) -> None:
+        result["findings"][0]["message"] = '=HYPERLINK("http://example.invalid","点此")'
+
+    out = rescored(output, tmp_path / "out", {"mono_issues": formula})
+    report = make_clips(Tables(out), Filters(agent=("A031",)), tmp_path / "clips")
+    messages = [row["message"] for row in read_index(report.out_dir)]
+    assert "'=HYPERLINK(\"http://example.invalid\",\"点此\")" in messages
+    assert not any(m.startswith("=") for m in messages)
+
+
 # ---- personal numbers ------------------------------------------------------------------------------
 
 

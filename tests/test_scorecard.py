@@ -400,6 +400,8 @@ def test_csv_per_table_with_bom_and_all_rows(written: list[Path], synthetic_card
         assert back.height == frame.height and back.columns == frame.columns
     agents = pl.read_csv(csvs["agents"].read_bytes()[3:])
     assert agents["calls"].to_list() == synthetic_card.agents["calls"].to_list()
+    # an agent named like a formula is text in the CSV too: a leading ' that spreadsheets hide
+    assert "'" + AGENT3 in agents["agent_id"].to_list() and AGENT3 not in agents["agent_id"].to_list()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -132,9 +132,14 @@
 
   function exportCsv() {
     const head = ["通话", "日期", "坐席", "班组", "问卷", "得分", "合格", "严重", "重要", "一般", "预警", "待核实", "坐席语速", "触发规则"];
+    // text that starts like a formula gets a leading ' so a spreadsheet shows it, never runs it
+    // (the same rule as the exports written by reports/exports.py)
+    const formulaStart = /^[=+\-@\t\r＝＋－＠]/;
+    const plainNumber = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
     const esc = function (v) {
-      const s = v === null || v === undefined ? "" : String(v);
-      return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+      let s = v === null || v === undefined ? "" : String(v);
+      if (typeof v === "string" && formulaStart.test(s) && !plainNumber.test(s)) s = "'" + s;
+      return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     };
     const lines = [head.join(",")].concat(shown.map(function (c) {
       const rules = Array.from(new Set(c.hits.map(function (h) { return h[0]; }))).join("; ");

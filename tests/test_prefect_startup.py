@@ -1,0 +1,57 @@
+"""Prefect's temporary server: started before any flow with a longer wait, started again when it does not
+come up, and when it never does, one line saying so and what to do, with a run report written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+def test_a_server_that_does_not_start_in_time_is_started_again(tmp_path: Path) -> None:
+    script = (
+        "import httpx\n"
+        "from prefect import flow\n"
+        "from pipelines.orchestration import ensure_prefect_api\n"
+        "api = ensure_prefect_api(waits=[0, 180])\n"  # the first wait is too short for any server
+        "assert httpx.get(api + '/health').status_code == 200\n"
+        "@flow\n"
+        "def one() -> int:\n"
+        "    return 1\n"
+        "print(api, one())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith(" 1") and "/api" in done.stdout
+
+
+def test_when_it_never_starts_the_run_says_so_in_one_line_and_writes_its_report(tmp_path: Path) -> None:
+    recordings = tmp_path / "rec"
+    recordings.mkdir()
+    shutil.copy(ROOT / "audio_fixtures" / "stereo_clean.wav", recordings / "a.wav")
+    out = tmp_path / "out"
+    env = _env(tmp_path, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")
+    done = subprocess.run([sys.executable, "-m", "callqa.cli", "run", str(recordings), "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("callqa: error:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr
+    assert "Prefect's temporary server did not start (2 tries" in errors[0]
+    assert "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=300" in errors[0] and "PREFECT_API_URL" in errors[0]
+    (report_file,) = (out / "runs").glob("*.json")
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    assert "did not start" in report["error"] and report["counts"] == {"scored": 0, "skipped": 0, "failed": 1}
+    assert report["outcomes"][0]["path"].endswith("a.wav") and "not processed" in report["outcomes"][0]["error"]
+    assert not list((out / "transcripts").glob("*.json"))
