@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .storage import is_remote, put_file
+
 TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
 
@@ -37,7 +39,10 @@ def dir_mode() -> int:
 
 
 def make_dirs(path: Path) -> Path:
-    """Create a folder (and its missing parents) with the policy's permissions."""
+    """Create a folder (and its missing parents) with the policy's permissions. An object store has no
+    folders: keys are made by writing them."""
+    if is_remote(path):
+        return path
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True, mode=dir_mode())
     return path
@@ -45,7 +50,9 @@ def make_dirs(path: Path) -> Path:
 
 def sync_dir(folder: Path) -> None:
     """Make the renames into `folder` durable: once per batch of writes, not per file (it costs as much
-    as the file's own flush)."""
+    as the file's own flush). Nothing to do on an object store: a PUT is durable when it returns."""
+    if is_remote(folder):
+        return
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -67,7 +74,16 @@ def seal(path: Path) -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)`, flush it to disk and move it onto `path`; a failure leaves the old file untouched."""
+    """Call `write(tmp)`, flush it to disk and move it onto `path`; a failure leaves the old file untouched.
+
+    On an object store (`results.storage`) the temporary file is local and goes up in one PUT, which is
+    atomic there: the key holds the old object or the whole new one."""
+    if is_remote(path):
+        with tempfile.TemporaryDirectory(prefix="callqa-put-") as folder:
+            tmp = Path(folder) / "object"
+            write(tmp)
+            put_file(tmp, path)
+        return path  # type: ignore[return-value]
     path = Path(path)
     make_dirs(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
@@ -111,6 +127,8 @@ def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
     never while they run: during a run they are the files being written."""
     import shutil
 
+    if is_remote(folder):
+        return 0  # nothing half-written is ever visible there (see write_atomic)
     root = Path(folder)
     removed = 0
     for where in [root, *(p for p in root.glob(pattern) if p.is_dir())]:

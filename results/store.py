@@ -41,23 +41,33 @@ from .files import (
     write_json_atomic,
 )
 from .schema import CALL_COLUMNS, FINDING_COLUMNS, TABLES, call_row, finding_rows, run_of
+from .slice_tables import scan as scan_delta
+from .storage import is_remote, location
 
 SUBFOLDERS = ("transcripts", "results", "tables", "runs")
 
 
 def table_files(root: Path, name: str) -> list[Path]:
+    if is_remote(root):
+        return []  # run folders are written by `callqa run` into a local folder only
     return sorted(Path(root).glob(f"tables/run-*/{name}.parquet"))
 
 
 def scan_table(root: Path, name: str) -> pl.LazyFrame:
     """A lazy scan of every run's part of a table (`calls` or `findings`); empty with the schema if none.
 
-    Parts written before a column existed read it as null."""
+    Parts written before a column existed read it as null. The rows workers appended to the Delta table
+    (`results/slice_tables.py`) are part of the same table."""
     files = table_files(root, name)
     schema = TABLES[name]
-    if not files:
+    parts = [pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert",
+                             extra_columns="ignore")] if files else []
+    delta = scan_delta(root, name)
+    if delta is not None:
+        parts.append(delta)
+    if not parts:
         return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert", extra_columns="ignore")
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
 
 
 def newest_scorings(calls: pl.LazyFrame) -> pl.LazyFrame:
@@ -79,7 +89,7 @@ def sha256_bytes(data: bytes) -> str:
 
 class ResultStore:
     def __init__(self, root: str | os.PathLike[str]):
-        self.root = Path(root)
+        self.root = location(root)  # a local folder, or a URL of shared storage (results/storage.py)
         for sub in SUBFOLDERS:
             make_dirs(self.root / sub)
 
