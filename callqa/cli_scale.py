@@ -127,15 +127,25 @@ def slices(batch: str, do_retry: bool) -> None:
         _fail(str(exc))
 
 
+LEFTOVER_AGE_S = 3600  # a temporary file untouched this long belongs to a writer that was killed
+
+
 @click.command(short_help="Compact the tables workers append to.")
 @click.option("--results", "out", default="out", show_default=True, help="The output folder or URL.")
 @click.option("--retention-hours", type=int, default=168, show_default=True,
               help="Keep files older versions refer to for this long (readers of an older snapshot).")
 def compact(out: str, retention_hours: int) -> None:
     """Rewrite the small files of many slices (one per slice and table) into large ones, checkpoint the
-    log and delete files no version within --retention-hours needs. Safe while workers append."""
+    log and delete files no version within --retention-hours needs; in a shared folder, also delete the
+    temporary files of killed workers (untouched for an hour). Safe while workers append."""
+    from results.files import remove_leftovers
     from results.slice_tables import compact as compact_tables
+    from results.storage import location
 
+    root = location(out)
+    removed = remove_leftovers(root, "*", LEFTOVER_AGE_S) + remove_leftovers(root / ".cache", "*", LEFTOVER_AGE_S)
+    if removed:
+        click.echo(f"{removed} temporary files of killed writers removed")
     done = compact_tables(out, retention_hours)
     if not done:
         click.echo(f"{out}: no worker tables to compact")

@@ -121,11 +121,13 @@ def read_json(path: Path) -> Any:
         return json.load(fh)
 
 
-def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
+def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*", older_than_s: float | None = None) -> int:
     """Delete the temporary files and folders a killed writer left under `folder` (`pattern` picks the
     sub-folders to look in, e.g. "*" for one level down); nothing reads them. Call it before writers start,
-    never while they run: during a run they are the files being written."""
+    never while they run: during a run they are the files being written. Where writers never stop (workers
+    sharing a folder), `older_than_s` removes only those untouched for that long: no write takes that long."""
     import shutil
+    import time
 
     if is_remote(folder):
         return 0  # nothing half-written is ever visible there (see write_atomic)
@@ -133,6 +135,8 @@ def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
     removed = 0
     for where in [root, *(p for p in root.glob(pattern) if p.is_dir())]:
         for tmp in where.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
+            if older_than_s is not None and time.time() - tmp.stat().st_mtime < older_than_s:
+                continue
             if tmp.is_dir():
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
