@@ -47,7 +47,8 @@ def deploy(storage: str, pool: str, gpus: int, lexicons: str | None) -> None:
 @click.argument("recordings", nargs=-1, required=True)
 @click.option("--out", required=True, help=STORAGE_HELP)
 @click.option("--slice", "size", type=int, default=None, help="Calls per flow run (default $CALLQA_SLICE_SIZE or 200).")
-@click.option("--deployment", default="callqa-slice/slices", show_default=True)
+@click.option("--deployment", default="callqa-slice/slices", show_default=True,
+              help="The deployment whose workers take the slices (callqa-slice/slices-gpu for GPU workers).")
 @click.option("--lexicons", default=None, help=LEXICONS_HELP)
 @click.option("--pattern", default=None, help="Regular expression for metadata in file names (see README).")
 @click.option("--wait", "wait_s", type=float, default=None,
