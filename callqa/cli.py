@@ -529,9 +529,12 @@ def models() -> None:
 
 def _register_report_commands() -> None:
     from callqa.cli_clips import clips
+    from callqa.cli_scale import COMMANDS as SCALE_OUT
     from callqa.cli_scorecard import scorecard
     from callqa.cli_workspace import serve, users
 
+    for command in SCALE_OUT:  # deploy, submit, slices, compact: many workers on a Prefect server
+        main.add_command(command)
     main.add_command(clips)
     main.add_command(scorecard)
     main.add_command(serve)

@@ -109,6 +109,7 @@ def _snap(u: Utterance, times: np.ndarray, active: np.ndarray) -> Utterance:
     half = HOP / SAMPLE_RATE
     # only move towards the signal's edges, at most a little: never stretch over a neighbour's speech
     start = min(max(float(times[idx[0]]) - half, u.start - 0.5), u.start + 1.0)
+    start = max(start, 0.0)  # speech at the very first frame (a recording cut mid-sentence) starts at 0
     end = max(min(float(times[idx[-1]]) + half, u.end + 0.5), u.end - 1.0)
     return replace(u, start=round(start, 3), end=round(max(end, start), 3))
 
@@ -178,4 +179,5 @@ def build_transcript(meta: CallMeta, audio: LoadedAudio, separation: Separation,
         model=settings.whisper_model,
     )
     return Transcript(call_id=meta.call_id, segments=segments, agent_id=meta.agent_id, started_at=meta.started_at,
-                      questionnaire=meta.questionnaire, team=meta.team, recording=info.path, audio=measures)
+                      questionnaire=meta.questionnaire, team=meta.team, recording=meta.recording or info.path,
+                      audio=measures)

@@ -35,6 +35,9 @@ class CallMeta:
     team: str | None = None
     started_at: str | None = None
     questionnaire: str | list[str] | None = None
+    # where the recording is kept, when the file decoded is a local copy of it (shared storage): what
+    # the transcript and the result name as the call's recording
+    recording: str | None = None
 
 
 def _questionnaire(value: object, where: str) -> str | list[str] | None:

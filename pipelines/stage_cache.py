@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from results.files import read_json, safe_name, write_json_atomic
+from results.storage import location
 
 T = TypeVar("T")
 FORMAT = 1  # bumped when a stage's stored shape changes: older entries are then recomputed
@@ -21,7 +22,7 @@ FORMAT = 1  # bumped when a stage's stored shape changes: older entries are then
 
 class StageCache:
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.root = location(root)  # a local folder, or shared storage: the key means the same on every machine
 
     def path(self, stage: str, key: str) -> Path:
         return self.root / stage / f"{safe_name(key)}.json"

@@ -118,7 +118,7 @@ def transcribe_call(path: str, meta: CallMeta, out: str, settings: PipelineSetti
         sha = file_sha256(Path(path))
         if store.transcript_current(meta.call_id, sha, settings.fingerprint()):
             return TranscriptionOutcome(path, meta.call_id, "current", seconds=time.perf_counter() - t0)
-        cache = StageCache(Path(out) / ".cache")
+        cache = StageCache(store.root / ".cache")
         audio = load_task(path, settings, sha)
         separation = speakers_task(audio, settings, cache)
         utterances = transcribe_task(audio, separation, settings, cache)

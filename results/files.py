@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .storage import is_remote, put_file
+
 TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
 
@@ -40,7 +42,10 @@ def dir_mode() -> int:
 
 def make_dirs(path: Path) -> Path:
     """Create a folder and its missing parents, each with the policy's permissions (mkdir(parents=True)
-    would give the parents the default, world-readable ones)."""
+    would give the parents the default, world-readable ones). An object store has no folders: keys are
+    made by writing them."""
+    if is_remote(path):
+        return path
     path = Path(path)
     if path.is_dir():
         return path
@@ -69,7 +74,9 @@ def create_private(path: str | os.PathLike[str]) -> Path:
 
 def sync_dir(folder: Path) -> None:
     """Make the renames into `folder` durable: once per batch of writes, not per file (it costs as much
-    as the file's own flush)."""
+    as the file's own flush). Nothing to do on an object store: a PUT is durable when it returns."""
+    if is_remote(folder):
+        return
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -91,7 +98,16 @@ def seal(path: Path) -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)`, flush it to disk and move it onto `path`; a failure leaves the old file untouched."""
+    """Call `write(tmp)`, flush it to disk and move it onto `path`; a failure leaves the old file untouched.
+
+    On an object store (`results.storage`) the temporary file is local and goes up in one PUT, which is
+    atomic there: the key holds the old object or the whole new one."""
+    if is_remote(path):
+        with tempfile.TemporaryDirectory(prefix="callqa-put-") as folder:
+            tmp = Path(folder) / "object"
+            write(tmp)
+            put_file(tmp, path)
+        return path  # type: ignore[return-value]
     path = Path(path)
     make_dirs(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
@@ -129,16 +145,22 @@ def read_json(path: Path) -> Any:
         return json.load(fh)
 
 
-def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*") -> int:
+def remove_leftovers(folder: str | os.PathLike[str], pattern: str = "*", older_than_s: float | None = None) -> int:
     """Delete the temporary files and folders a killed writer left under `folder` (`pattern` picks the
     sub-folders to look in, e.g. "*" for one level down); nothing reads them. Call it before writers start,
-    never while they run: during a run they are the files being written."""
+    never while they run: during a run they are the files being written. Where writers never stop (workers
+    sharing a folder), `older_than_s` removes only those untouched for that long: no write takes that long."""
     import shutil
+    import time
 
+    if is_remote(folder):
+        return 0  # nothing half-written is ever visible there (see write_atomic)
     root = Path(folder)
     removed = 0
     for where in [root, *(p for p in root.glob(pattern) if p.is_dir())]:
         for tmp in where.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
+            if older_than_s is not None and time.time() - tmp.stat().st_mtime < older_than_s:
+                continue
             if tmp.is_dir():
                 shutil.rmtree(tmp, ignore_errors=True)
             else:

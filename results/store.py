@@ -42,11 +42,15 @@ from .files import (
     write_json_atomic,
 )
 from .schema import CALL_COLUMNS, FINDING_COLUMNS, TABLES, call_row, finding_rows
+from .slice_tables import scan as scan_delta
+from .storage import is_remote, location
 
 SUBFOLDERS = ("transcripts", "results", "tables", "runs")
 
 
 def table_files(root: Path, name: str) -> list[Path]:
+    if is_remote(root):
+        return []  # run folders are written by `callqa run` into a local folder only
     return sorted(Path(root).glob(f"tables/run-*/{name}.parquet"))
 
 
@@ -101,12 +105,18 @@ def scan_table(root: Path, name: str, problems: list[str] | None = None) -> pl.L
     """A lazy scan of every run's part of a table (`calls` or `findings`); empty with the schema if none.
 
     Parts written before a column existed read it as null. A damaged part is left out, named in `problems`.
+    The rows workers appended to the Delta table (`results/slice_tables.py`) are part of the same table.
     """
     files = sound_parts(root, name, problems)
     schema = TABLES[name]
-    if not files:
+    parts = [pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert",
+                             extra_columns="ignore")] if files else []
+    delta = scan_delta(root, name)
+    if delta is not None:
+        parts.append(delta)
+    if not parts:
         return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert", extra_columns="ignore")
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
 
 
 def damaged_parts(root: Path) -> list[str]:
@@ -145,7 +155,7 @@ def sha256_bytes(data: bytes) -> str:
 
 class ResultStore:
     def __init__(self, root: str | os.PathLike[str]):
-        self.root = Path(root)
+        self.root = location(root)  # a local folder, or a URL of shared storage (results/storage.py)
         for sub in SUBFOLDERS:
             make_dirs(self.root / sub)
 

@@ -10,84 +10,25 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from reportdata import build_output
+from servers import STARTUP_S, Process, prefect_server, tail
 
-ROOT = Path(__file__).resolve().parent.parent
 WEEK = "2026-W47"  # the fixtures' calls
 DEPLOYMENT = "callqa-weekly-scorecard/weekly-scorecard"
-STARTUP_S = 180  # a cold start on a busy 2-core machine: imports, database migrations
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-
-class Process:
-    """A background command in its own process group, its output in a log file."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path, cwd: Path) -> None:
-        self.log = log
-        self.fh = log.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self.fh, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def running(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.running():
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group: uvicorn and flow-run children too
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=20)
-        self.fh.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A standalone Prefect server; yields the environment that points clients at it."""
-    home = tmp_path_factory.mktemp("prefect")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home / "home"), PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false", DO_NOT_TRACK="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    process = Process([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                      env, home / "server.log", home)
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            assert process.running(), f"prefect server start exited:\n{tail(process.log)}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"no healthy Prefect server after {STARTUP_S} s:\n{tail(process.log)}"
-            time.sleep(0.5)
+    with prefect_server(tmp_path_factory.mktemp("prefect")) as env:
         yield env
-    finally:
-        process.stop()
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
