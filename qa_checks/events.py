@@ -14,6 +14,7 @@ from .call import AnalyzedCall, SegmentView
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import questions_of
 from .registry import NUMBER, Check, Needs, add_check, rule_check
+from .script import SOUND_PHRASE_NEEDS, phrases_by_sound
 from .spans import Spans
 from .textmatch import Hit, has_cue_before
 
@@ -62,9 +63,31 @@ def _raised_voice(call: AnalyzedCall) -> list[tuple[SegmentView, Hit]]:
             if u.seg.loudness_db is not None and u.seg.loudness_db - baseline >= above and u.seg.duration >= min_s]
 
 
+def _customer_heard_by_sound(call: AnalyzedCall, cue: str, ignore: str | None,
+                             hypothetical: bool) -> list[tuple[SegmentView, Hit]]:
+    """The cue list's longer phrases heard by sound in the customer's words (跟准定期一样 for 跟存定期一样),
+    under the same conditions as words heard: not negated, not quoted, not hypothetical, not ignored."""
+    words = phrases_by_sound(call, call.lex.cue(cue).phrases, [[u] for u in call.customer], customer=True)
+    ign = call.lex.cue(ignore) if ignore else None
+    ifs = call.lex.cue("hypothetical")
+    out = []
+    for w in words:
+        u = w.first
+        h = Hit(w.start, w.end, w.phrase, cue)
+        if call.negated(u, h) or call.reported(u, h):
+            continue
+        if ign is not None and any(a <= h.start < b for a, b in (x.span for x in ign.search(u.clean, False))):
+            continue
+        if hypothetical and has_cue_before(u.clean, h.start, ifs, min(8, h.start)) is not None:
+            continue
+        out.append((u, h))
+    return out
+
+
 def check_alert(rule: str, cue: str, ignore: str | None, hypothetical: bool, message: str,
                 call: AnalyzedCall) -> Iterator[Finding]:
-    hits = _customer_hits(call, cue, ignore, hypothetical=hypothetical)
+    hits = (_customer_hits(call, cue, ignore, hypothetical=hypothetical)
+            or _customer_heard_by_sound(call, cue, ignore, hypothetical))
     if hits:
         u, h = hits[0]
         more = f"(共{len(hits)}处)" if len(hits) > 1 else ""
@@ -73,7 +96,8 @@ def check_alert(rule: str, cue: str, ignore: str | None, hypothetical: bool, mes
 
 for _rule, _cue, _ignore, _hypo, _message, _doc in _ALERTS:
     add_check(Check(name=f"check_{_rule}", rules=(_rule,), run=partial(check_alert, _rule, _cue, _ignore, _hypo, _message),
-                    needs=Needs(cues=tuple(c for c in (_cue, _ignore, "hypothetical") if c)), doc=_doc))
+                    needs=SOUND_PHRASE_NEEDS + Needs(cues=tuple(c for c in (_cue, _ignore, "hypothetical") if c)),
+                    doc=_doc))
 
 
 @rule_check("handling.no_soothing", needs=VOICE_NEEDS + Needs(

@@ -16,11 +16,10 @@ from callqa.model import Finding
 
 from .call import AnalyzedCall, SegmentView
 from .lexicon import ForbiddenCategory
-from .phonetic import fuzzed_syllables, within_reach
 from .questions import NEEDS as QUESTION_NEEDS
 from .questions import items_by_segment
 from .registry import NUMBER, Check, Needs, add_check, measure, rule_check
-from .script import WordHit, agent_turns, phrase_template, script_words, words_heard
+from .script import SOUND_PHRASE_NEEDS, WordHit, agent_turns, phrases_by_sound, script_words, words_heard
 from .spans import Spans
 from .textmatch import Hit
 from .textnorm import asks
@@ -78,7 +77,6 @@ def _among_script_words(call: AnalyzedCall, u: SegmentView, hit: Hit) -> bool:
 
 
 _BY_SOUND = object()  # the tag of a phrase heard by sound
-SOUND_NEEDS = Needs(settings={"alignment.forbidden_min_syllables": int, "alignment.forbidden_tolerance": NUMBER})
 
 
 def _heard_by_sound(call: AnalyzedCall, cat: ForbiddenCategory, u: SegmentView) -> list[Hit]:
@@ -89,23 +87,9 @@ def _heard_by_sound(call: AnalyzedCall, cat: ForbiddenCategory, u: SegmentView) 
 
 
 def _forbidden_by_sound(call: AnalyzedCall) -> dict[str, list[WordHit]]:
-    """Per category, its phrases heard by sound in the agent's turns (您等我书完 for 您等我说完, 这歌我父亲楚
-    for 这个我不清楚; the recogniser is often sure of such words): only a phrase of
-    `alignment.forbidden_min_syllables` or more, within `alignment.forbidden_tolerance` per syllable, because
-    a short one sounds like too many innocent words. The recogniser's own transcripts only."""
-    if not call.has_probabilities or not call.agent:
-        return {}
-    least = int(call.lex.setting("alignment.forbidden_min_syllables"))
-    tolerance = float(call.lex.setting("alignment.forbidden_tolerance"))
+    """Per category, its phrases heard by sound in the agent's turns (`phrases_by_sound`)."""
     turns = agent_turns(call, lambda v: True)
-    heard = fuzzed_syllables("".join(u.clean for u in call.agent))
-    out: dict[str, list[WordHit]] = {}
-    for rule, cat in call.lex.forbidden.items():
-        phrases = [p for p in cat.index.phrases if (t := phrase_template(p)) is not None and t.length >= least
-                   and within_reach(t, heard, tolerance * t.length)]
-        out[rule] = [w for w in words_heard(call, phrases, turns, unsure_only=False)
-                     if 0 < w.cost <= tolerance * w.syllables]
-    return out
+    return {rule: phrases_by_sound(call, cat.index.phrases, turns) for rule, cat in call.lex.forbidden.items()}
 
 
 def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
@@ -144,7 +128,7 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
 
 for _rule in CATEGORIES:
     add_check(Check(
-        name=f"check_{_rule}", rules=(_rule,), run=partial(check_category, _rule), needs=QUESTION_NEEDS + SOUND_NEEDS,
+        name=f"check_{_rule}", rules=(_rule,), run=partial(check_category, _rule), needs=QUESTION_NEEDS + SOUND_PHRASE_NEEDS,
         doc=f"The agent says a phrase of the {_rule.split('.')[1]} list of forbidden.yaml (its exceptions, "
             "negation, questions and the questionnaire script exempt it as the category says).",
     ))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .call import AnalyzedCall, SegmentView
-from .phonetic import Speech, Template, allowed_cost, compile_template
+from .phonetic import Speech, Template, allowed_cost, compile_template, fuzzed_syllables, within_reach
 from .registry import NUMBER, Needs
 
 NEEDS = Needs(settings={"alignment.tolerance": NUMBER, "alignment.min_syllables": int,
@@ -147,6 +147,41 @@ def words_heard(call: AnalyzedCall, phrases: Sequence[str], turns: Sequence[Sequ
             if a.cost == 0 or not unsure_only or _unsure(call, hit):
                 out.append(hit)
     return out
+
+
+SOUND_PHRASE_NEEDS = Needs(settings={"alignment.phrase_min_syllables": int, "alignment.phrase_tolerance": NUMBER,
+                                     "alignment.customer_phrase_min_syllables": int})
+
+
+def phrases_by_sound(call: AnalyzedCall, phrases: Sequence[str], turns: Sequence[Sequence[SegmentView]], *,
+                     customer: bool = False) -> list[WordHit]:
+    """Phrases of a list that stands for a finding by itself (a forbidden phrase, a customer's 跟存定期一样)
+    heard by sound where the recogniser wrote none of them (您等我书完 for 您等我说完; it is often sure of
+    such words): only a phrase of `alignment.phrase_min_syllables` or more, within
+    `alignment.phrase_tolerance` per syllable, because a short one sounds like too many innocent words.
+    The customer's speech is recognised worse than the agent's: there a phrase needs
+    `alignment.customer_phrase_min_syllables`, and its negations heard as they are (是我签的 must not become
+    不是我签的, nor 都是我签的 他替我签的). The recogniser's own transcripts only."""
+    if not call.has_probabilities or not turns:
+        return []
+    least = int(call.lex.setting("alignment.customer_phrase_min_syllables" if customer
+                                 else "alignment.phrase_min_syllables"))
+    tolerance = float(call.lex.setting("alignment.phrase_tolerance"))
+    said = fuzzed_syllables("".join(u.clean for turn in turns for u in turn))
+    longer = [p for p in phrases if (t := phrase_template(p)) is not None and t.length >= least
+              and within_reach(t, said, tolerance * t.length)]
+    out = []
+    for w in words_heard(call, longer, turns, unsure_only=False):
+        if not 0 < w.cost <= tolerance * w.syllables:
+            continue
+        heard_as = w.first.clean[w.start:w.end] if w.first is w.last else w.first.clean[w.start:] + w.last.clean[:w.end]
+        if customer and not all(n in heard_as for n in _NEGATIONS.findall(w.phrase)):
+            continue
+        out.append(w)
+    return out
+
+
+_NEGATIONS = re.compile("[不没别未无非]")
 
 
 def cue_heard(call: AnalyzedCall, cue: str, segments: Sequence[SegmentView]) -> bool:

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from reportdata import build_output
-from reports.reviews import Review, ReviewStore
 
 from callqa.cli import main
 from pipelines.stage_cache import StageCache
-from results.files import create_private
 from results.lock import folder_lock
+from workspace.db import default_location, open_database
 
 
 def _write_everything(out: Path, elsewhere: Path) -> None:
@@ -33,8 +32,7 @@ def _write_everything(out: Path, elsewhere: Path) -> None:
     with folder_lock(out, "test"):
         pass
     StageCache(out / ".cache").save("asr", "k" * 16, {"tracks": []})
-    store = ReviewStore(create_private(out / "reviews.sqlite3"))
-    store.add(Review("stereo_clean", "0:x:1.0", "forbidden.vague", "confirmed", "", "王", "r1"))
+    open_database(default_location(out)).engine.dispose()  # the review workspace, made and brought up to date
 
 
 def _modes(*roots: Path) -> dict[str, set[int]]:

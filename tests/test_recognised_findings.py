@@ -137,3 +137,13 @@ def test_a_rate_mismatch_just_past_its_limit_on_recognised_speech_is_to_verify()
     assert asserted(typed_result, "rate.mismatch") != []
     found = [f for f in check_call(recognised(lines)).findings if f.rule == "rate.mismatch"]
     assert found and not any(f.asserted for f in found)
+
+
+def test_a_customers_alert_words_garbled_are_heard_by_sound_but_not_a_negation_they_lack():
+    # 跟存定期一样 heard as 跟准定期一样: the customer thought it was a deposit
+    lines = replace(CLEAN, 15, "清楚。当时业务员说这个就跟准定期一样的。")
+    found = asserted(check_call(recognised(lines)), "alert.misleading_sale")
+    assert len(found) == 1 and "准定期" in found[0].evidence
+    # 都是我签的 sounds a little like 他替我签的, and 是我签的 lacks the 不 of 不是我签的: no alert
+    lines = replace(CLEAN, 7, "对,都是我签的,是我签的。")
+    assert asserted(check_call(recognised(lines)), "alert.misleading_sale") == []
