@@ -770,9 +770,13 @@ def check_merged(call: AnalyzedCall) -> Iterator[Finding]:
     for turn, same in qa.merged.items():
         turn_utts = call.turn_segments(turn)
         titles = "、".join(call.lex.items[i].title for i in same)
-        # a pause between the questions long enough for an answer the recogniser did not catch
+        # a pause between the questions long enough for an answer the recogniser did not catch, or the
+        # customer heard speaking inside the turn (the recogniser stretched a word over their 清楚)
         spoken = [u for u in turn_utts if u.clean]
-        paused = call.has_probabilities and any(b.seg.start - a.seg.end >= gap for a, b in itertools.pairwise(spoken))
+        t0, t1 = turn_utts[0].seg.start, turn_utts[-1].seg.end
+        paused = call.has_probabilities and (
+            any(b.seg.start - a.seg.end >= gap for a, b in itertools.pairwise(spoken))
+            or any(t0 < c.seg.start < t1 and c.clean for c in call.customer))
         for k, item in enumerate(same):
             f = call.finding("question.merged", turn_utts[0], turn_utts[0].seg.start, turn_utts[-1].seg.end,
                              "".join(t.seg.text for t in turn_utts),

@@ -64,9 +64,9 @@ def test_the_findings_table_stores_evidence_masked(tmp_path: Path) -> None:
 
 
 def test_neutralise_formula_starts() -> None:
-    for risky in ("=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", " =1", FORMULA):
+    for risky in ("=1+1", "+1+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", " =1", "＝1+1", FORMULA):
         assert neutralise(risky) == "'" + risky
-    for safe in ("合格", "1.5", "A017", "", "a=b"):
+    for safe in ("合格", "1.5", "A017", "", "a=b", "+86", "-3"):  # a plain number cannot run anything
         assert neutralise(safe) == safe
     assert neutralise(-3) == -3 and neutralise(None) is None
     rows = list(csv.reader(io.StringIO(csv_text(["a", "b"], [{"a": FORMULA, "b": 3}]))))

@@ -114,6 +114,15 @@ def open_database(target: str | os.PathLike[str], create: bool = True) -> Databa
         except Exception as exc:
             engine.dispose()
             raise DatabaseError(f"database {location}: {exc}") from exc
+    else:  # a file that is not a database says so here, not halfway through a command
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master" if engine.dialect.name == "sqlite"
+                                     else "SELECT 1")
+        except Exception as exc:
+            engine.dispose()
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatabaseError(f"{location}: not a review database ({reason})") from None
     return db
 
 
