@@ -147,3 +147,16 @@ def test_a_customers_alert_words_garbled_are_heard_by_sound_but_not_a_negation_t
     # 都是我签的 sounds a little like 他替我签的, and 是我签的 lacks the 不 of 不是我签的: no alert
     lines = replace(CLEAN, 7, "对,都是我签的,是我签的。")
     assert asserted(check_call(recognised(lines)), "alert.misleading_sale") == []
+
+
+def test_questions_in_one_recognised_turn_the_customer_spoke_inside_are_merged_only_to_verify():
+    # the recogniser stretched the agent's words over the customer's 清楚 between the two questions
+    lines = [*CLEAN[:18],
+             ("agent", "如果犹豫期过后退保,只能退还保单的现金价值,可能会有一定损失,您清楚吗?最后跟您核对一下联系电话,"
+                       "是13912345678,对吗?"),
+             ("customer", "清楚。", {"overlap": 9.0}),
+             ("customer", "对的。"),
+             *CLEAN[22:]]
+    assert asserted(check_call(typed(lines)), "question.merged") != []
+    found = [f for f in check_call(recognised(lines)).findings if f.rule == "question.merged"]
+    assert found and not any(f.asserted for f in found)
