@@ -11,7 +11,9 @@ Every variant decodes the same audio with the pipeline's own recogniser stage (`
 The first variant is the pipeline's defaults (the baseline of the same run); the table gives each variant's
 figures beside it.
 
-    python benchmarks/decoding_options.py --real-speech ../shared/real_speech --truth benchmarks/audio_bench/truth
+    python benchmarks/decoding_options.py --real-speech DIR --truth benchmarks/audio_bench/truth
+
+(DIR: Mandarin recordings `<stem>.wav` with their reference texts in `refs.txt`.)
 """
 
 from __future__ import annotations
