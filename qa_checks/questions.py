@@ -472,27 +472,30 @@ def unaccounted(call: AnalyzedCall, t0: float, t1: float, occurrences: list[Occu
     words of the opening, consent or closing), or the question left at the end of one that is mostly such
     words (…的回访专员工号6603, 请问是黄志强先生吗). Occurrences: the items found; default the call's."""
     known = occurrences if occurrences is not None else questions_of(call).occurrences
+    first: dict[str, Occurrence] = {}  # where each item was first asked
+    in_segment: dict[int, list[Occurrence]] = {}
+    for o in sorted(known, key=lambda o: (o.time, o.start)):
+        first.setdefault(o.item, o)
+        in_segment.setdefault(o.utt.index, []).append(o)
     out = []
     for u in call.agent:
         for s, e in u.norm.sentences():
             if e - s >= UNHEARD_MIN_CHARS and t0 < u.time_at(s) < t1:
-                part = _unexplained(call, u, s, e, known)
+                part = _unexplained(call, u, s, e, in_segment.get(u.index, []), first)
                 if part is not None:
                     out.append((u, *part))
     return out
 
 
-def _unexplained(call: AnalyzedCall, u: SegmentView, s: int, e: int, occurrences: list[Occurrence]
-                 ) -> tuple[int, int] | None:
+def _unexplained(call: AnalyzedCall, u: SegmentView, s: int, e: int, occurrences: list[Occurrence],
+                 first: dict[str, Occurrence]) -> tuple[int, int] | None:
     """What of a sentence of the agent's nothing accounts for: None when an item is asked in it, or it is
     the opening's, consent's or closing's words (in so many words, or a script sentence of theirs heard by
     sound) but for a few characters; the uncovered end when they cover most of it and a question follows
     them; else the whole sentence. A word of theirs in a longer sentence does not account for it: 太平洋
     in the product's name, 谢谢您 before a garbled question; nor does an item asked before mentioned again
-    in a small part of it (…上面的签名是他本人吗 after identity was verified)."""
-    first: dict[str, Occurrence] = {}
-    for o in sorted(occurrences, key=lambda o: (o.time, o.start)):
-        first.setdefault(o.item, o)
+    in a small part of it (…上面的签名是他本人吗 after identity was verified). `occurrences`: the items
+    found in `u`; `first`: where each item was first asked."""
     if any(o.utt is u and o.start < e and s < o.end and (first[o.item] is o or (o.end - o.start) * 2 >= e - s)
            for o in occurrences):
         return None
@@ -595,12 +598,20 @@ def _put_to_customer(call: AnalyzedCall, u: SegmentView, s: int) -> bool:
     if u.norm.is_question(s, loose=True):
         return True
     end = u.seg.end
-    if any(c.seg.start >= end - 0.2 and c.seg.start - end <= ANSWER_WITHIN_S for c in call.customer):
+    customer, agent = call.memo(_starts)
+    i = bisect.bisect_left(customer, (end - 0.2, -1))
+    if i < len(customer) and customer[i][0] - end <= ANSWER_WITHIN_S:
         return True
     if u.norm.sentence_span(s)[1] < len(u.clean):
         return False
-    following = [v.seg.start for v in call.agent if v.seg.start >= end - 0.2 and v is not u]
-    return bool(following) and min(following) - end >= WAITS_S
+    following = [t for t, index in agent[bisect.bisect_left(agent, (end - 0.2, -1)):][:2] if index != u.index]
+    return bool(following) and following[0] - end >= WAITS_S
+
+
+def _starts(call: AnalyzedCall) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+    """(start, segment index) of the customer's and the agent's segments, in order of start."""
+    return (sorted((c.seg.start, c.index) for c in call.customer),
+            sorted((v.seg.start, v.index) for v in call.agent))
 
 
 class _SeveralAfter:

@@ -205,22 +205,24 @@ def script_words(call: AnalyzedCall, u: SegmentView, *, items: bool = True) -> s
     cache = call.memo(_turn_positions)
     key = (u.turn, items)
     if key not in cache:
-        turn = [v for v in call.agent if v.turn == u.turn]
-        speech = speech_of([turn])
+        # every turn at once: one alignment of each template over the whole call, its best place per turn
+        turns = agent_turns(call)
+        speech = speech_of(turns)
         templates = [t for spec in call.lex.items.values() for t in spec.say] if items else []
         templates += [t for lines in (call.lex.scripts or {}).values() for t in lines]
-        words: set[tuple[int, int]] = set()
+        per_turn: dict[int, set[tuple[int, int]]] = {turn[0].turn: set() for turn in turns}
         for template in templates:
-            a = speech.align(template)
-            if a is None or not _accepts(call, template, a.cost):
-                continue
-            for pos in a.matched:
-                where = speech.origin[pos]
-                if where is not None:
-                    seg, i = where  # type: ignore[misc]
-                    words.add((seg.index, i))
-        cache[key] = words
-    return cache[key]
+            for a in speech.align_each(template):
+                if not _accepts(call, template, a.cost):
+                    continue
+                for pos in a.matched:
+                    where = speech.origin[pos]
+                    if where is not None:
+                        seg, i = where  # type: ignore[misc]
+                        per_turn[seg.turn].add((seg.index, i))
+        for turn_id, words in per_turn.items():
+            cache[(turn_id, items)] = words
+    return cache.get(key, set())
 
 
 def heard(call: AnalyzedCall, templates: Sequence[Template], speech: Speech | None = None) -> list[ScriptHit]:

@@ -57,6 +57,26 @@ def _questions_and_answers(n: int) -> str:
     return json.dumps({"call_id": "QA", "segments": segments}, ensure_ascii=False)
 
 
+def _recognised_turns(n: int) -> str:
+    """The recogniser's own transcript (words with probabilities) of garbled questions: items missing in
+    words are looked for by sound where they belong, script sentences and phrases by sound over every turn."""
+    lines = ("您好我是中英人秀回访专员工号三七二一", "是我", "请问您可同收到了罚", "差不多吧记不清了",
+             "您等我书完这些都是规定必须问的", "嗯")
+    segments = []
+    for i in range(n):
+        text = lines[i % len(lines)]
+        words = [{"word": c, "start": i + k / len(text), "end": i + (k + 1) / len(text), "probability": 0.55}
+                 for k, c in enumerate(text)]
+        segments.append({"speaker": "agent" if i % 2 == 0 else "customer", "start": float(i), "end": i + 1.0,
+                         "text": text, "words": words})
+    return json.dumps({"call_id": "RQ", "segments": segments}, ensure_ascii=False)
+
+
+def test_a_long_recognised_call_costs_linear_work() -> None:
+    small, large = _calls(_recognised_turns(60)), _calls(_recognised_turns(60 * GROWTH))
+    assert large / small < LIMIT, (small, large)
+
+
 def test_one_long_segment_full_of_hits_costs_linear_work() -> None:
     small, large = _calls(one_segment(1500)), _calls(one_segment(1500 * GROWTH))
     assert large / small < LIMIT, (small, large)
