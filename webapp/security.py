@@ -1,7 +1,8 @@
 """What guards every request before a route sees it: request bodies (size and pace), where a change comes
 from (Origin), and the headers every answer carries.
 
-- A Content-Length above the limit is answered 413 at once; a body that stops arriving is answered 408
+- A Content-Length above the limit is answered 413 (a body up to DRAIN_MAX_BYTES read away first, so the
+  client sees the answer rather than a reset connection); a body that stops arriving is answered 408
   after `timeout_s` (it holds no worker thread meanwhile: bodies are read on the event loop).
 - A state change (any method but GET/HEAD/OPTIONS) from a browser names its origin; one from another
   origin, or from `null` (a sandboxed frame, a data: page), is refused 403. A same-site page on another
@@ -14,6 +15,7 @@ from (Origin), and the headers every answer carries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -48,6 +50,9 @@ async def _answer(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+DRAIN_MAX_BYTES = 1 << 20  # a declared body over the limit but under this is read away before the 413
+
+
 class BodyGuard:
     def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float):
         self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
@@ -64,6 +69,11 @@ class BodyGuard:
                 await _answer(send, 400, "Content-Length is not a number")
                 return
             if declared > self.max_bytes:
+                if declared <= DRAIN_MAX_BYTES:
+                    # read a modest body away first: closing on unread bytes resets the connection, and a
+                    # client still sending may see the reset instead of the answer
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_drain(receive), self.timeout_s)
                 await _answer(send, 413, f"request body over {self.max_bytes} bytes")
                 return
         received = 0
