@@ -29,11 +29,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from audio_accuracy import clean, edit_distance  # noqa: E402
 
 from pipelines.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from pipelines.settings import PipelineSettings  # noqa: E402
 from pipelines.transcribe import transcribe  # noqa: E402
-from qa_checks.textnorm import normalize  # noqa: E402
 
 VARIANTS: dict[str, dict[str, object]] = {
     "defaults": {},
@@ -53,20 +55,6 @@ VARIANTS: dict[str, dict[str, object]] = {
                                              "temperature_fallback": False},
     "VAD 0.35, no fallback": {"vad_threshold": 0.35, "temperature_fallback": False},
 }
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def clean(text: str) -> str:
-    return normalize(text).clean
 
 
 def telephone(x: np.ndarray) -> np.ndarray:

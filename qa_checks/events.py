@@ -33,16 +33,27 @@ _ALERTS = (
 VOICE_NEEDS = Needs(settings={"dynamics.loud_db_above_baseline": NUMBER, "dynamics.loud_min_seconds": NUMBER})
 
 
-def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None,
-                   hypothetical: bool = False) -> list[tuple[SegmentView, Hit]]:
-    """Customer phrases of a cue list, not negated, not quoted, and (for intents) not hypothetical."""
+def _customer_hits(call: AnalyzedCall, cue: str, ignore: str | None = None, hypothetical: bool = False, *,
+                   by_sound: bool = False) -> list[tuple[SegmentView, Hit]]:
+    """Customer phrases of a cue list, not negated, not quoted, and (for intents) not hypothetical. With
+    `by_sound`, the list's longer phrases heard by sound where the recogniser wrote none of them
+    (跟准定期一样 for 跟存定期一样), under the same conditions."""
     index = call.lex.cue(cue)
     ign = call.lex.cue(ignore) if ignore else None
     ifs = call.lex.cue("hypothetical")
+    heard: dict[int, list[Hit]] = {}
+    if by_sound:
+        for w in phrases_by_sound(call, index.phrases, [[u] for u in call.customer], customer=True):
+            h = Hit(w.start, w.end, w.phrase, cue)
+            if not call.negated(w.first, h):
+                heard.setdefault(w.first.index, []).append(h)
     out = []
     for u in call.customer:
+        hits = heard.get(u.index, []) if by_sound else call.find(u, index, negatable=True, boundaries=False)
+        if not hits:
+            continue
         masked = Spans(h.span for h in ign.search(u.clean, False)) if ign else Spans()
-        for h in call.find(u, index, negatable=True, boundaries=False):
+        for h in hits:
             if masked.holds(h.start) or call.reported(u, h):
                 continue
             if hypothetical and has_cue_before(u.clean, h.start, ifs, min(8, h.start)) is not None:
@@ -63,31 +74,10 @@ def _raised_voice(call: AnalyzedCall) -> list[tuple[SegmentView, Hit]]:
             if u.seg.loudness_db is not None and u.seg.loudness_db - baseline >= above and u.seg.duration >= min_s]
 
 
-def _customer_heard_by_sound(call: AnalyzedCall, cue: str, ignore: str | None,
-                             hypothetical: bool) -> list[tuple[SegmentView, Hit]]:
-    """The cue list's longer phrases heard by sound in the customer's words (跟准定期一样 for 跟存定期一样),
-    under the same conditions as words heard: not negated, not quoted, not hypothetical, not ignored."""
-    words = phrases_by_sound(call, call.lex.cue(cue).phrases, [[u] for u in call.customer], customer=True)
-    ign = call.lex.cue(ignore) if ignore else None
-    ifs = call.lex.cue("hypothetical")
-    out = []
-    for w in words:
-        u = w.first
-        h = Hit(w.start, w.end, w.phrase, cue)
-        if call.negated(u, h) or call.reported(u, h):
-            continue
-        if ign is not None and any(a <= h.start < b for a, b in (x.span for x in ign.search(u.clean, False))):
-            continue
-        if hypothetical and has_cue_before(u.clean, h.start, ifs, min(8, h.start)) is not None:
-            continue
-        out.append((u, h))
-    return out
-
-
 def check_alert(rule: str, cue: str, ignore: str | None, hypothetical: bool, message: str,
                 call: AnalyzedCall) -> Iterator[Finding]:
     hits = (_customer_hits(call, cue, ignore, hypothetical=hypothetical)
-            or _customer_heard_by_sound(call, cue, ignore, hypothetical))
+            or _customer_hits(call, cue, ignore, hypothetical=hypothetical, by_sound=True))
     if hits:
         u, h = hits[0]
         more = f"(共{len(hits)}处)" if len(hits) > 1 else ""

@@ -81,9 +81,8 @@ _BY_SOUND = object()  # the tag of a phrase heard by sound
 
 def _heard_by_sound(call: AnalyzedCall, cat: ForbiddenCategory, u: SegmentView) -> list[Hit]:
     """The category's longer phrases heard by sound in `u` where the recogniser wrote none of them."""
-    hits = [Hit(w.start, w.end, w.phrase, _BY_SOUND) for w in call.memo(_forbidden_by_sound).get(cat.rule, ())
+    return [Hit(w.start, w.end, w.phrase, _BY_SOUND) for w in call.memo(_forbidden_by_sound).get(cat.rule, ())
             if w.first is u and w.last is u]
-    return sorted(hits, key=lambda h: (h.start, h.start - h.end))
 
 
 def _forbidden_by_sound(call: AnalyzedCall) -> dict[str, list[WordHit]]:

@@ -26,7 +26,7 @@ from functools import cache, lru_cache
 import numpy as np
 from pypinyin import Style, pinyin
 
-from .textmatch import phrase_syllables
+from .textmatch import fuzz, phrase_syllables
 from .textnorm import normalize
 
 # slot name → (fewest, most) syllables it takes
@@ -43,15 +43,8 @@ _INF = 1e9
 
 
 def _fuzz(syl: str) -> str:
-    for a, b in _FUZZY_INITIALS:
-        if syl.startswith(a):
-            syl = b + syl[len(a):]
-            break
-    for a, b in _FUZZY_FINALS:
-        if syl.endswith(a):
-            syl = syl[: -len(a)] + b
-            break
-    return syl
+    # the alignment's own tables: a few more confusions than word matching allows (r/l, -ong/-on)
+    return fuzz(syl, _FUZZY_INITIALS, _FUZZY_FINALS)
 
 
 def _edits(a: str, b: str) -> int:

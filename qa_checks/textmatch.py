@@ -39,12 +39,15 @@ class PinyinMode(StrEnum):
     FUZZY = "fuzzy"
 
 
-def _fuzz(syl: str) -> str:
-    for a, b in _FUZZY_INITIALS:
+def fuzz(syl: str, initials: tuple[tuple[str, str], ...] = _FUZZY_INITIALS,
+         finals: tuple[tuple[str, str], ...] = _FUZZY_FINALS) -> str:
+    """A toneless syllable with its confusable initial and final folded (zh→z, -ng→-n): the first
+    matching pair of each table."""
+    for a, b in initials:
         if syl.startswith(a):
             syl = b + syl[len(a) :]
             break
-    for a, b in _FUZZY_FINALS:
+    for a, b in finals:
         if syl.endswith(a):
             syl = syl[: -len(a)] + b
             break
@@ -63,7 +66,7 @@ def char_readings(ch: str, fuzzy: bool) -> frozenset[str]:
         return frozenset((ch,))
     readings = {raw.split(",")[0].translate(_TONE_MARKS)}
     if fuzzy:
-        readings = {_fuzz(r) for r in readings}
+        readings = {fuzz(r) for r in readings}
     return frozenset(readings)
 
 
@@ -73,7 +76,7 @@ def phrase_syllables(clean: str, fuzzy: bool) -> tuple[str, ...]:
     if len(syls) != len(clean):  # a non-CJK char split oddly: fall back to per-char readings
         syls = [next(iter(char_readings(c, False))) for c in clean]
     syls = [s.replace("ü", "v") for s in syls]
-    return tuple(_fuzz(s) if fuzzy else s for s in syls)
+    return tuple(fuzz(s) if fuzzy else s for s in syls)
 
 
 @dataclass(frozen=True, slots=True)

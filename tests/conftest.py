@@ -17,6 +17,17 @@ def prefect_server():
         yield
 
 
+@pytest.fixture(scope="module")
+def driver():
+    """A headless Chromium for the browser tests of a module (one that needs the network log makes its own)."""
+    from browser import require_browser, start_browser
+
+    require_browser()
+    d = start_browser()
+    yield d
+    d.quit()
+
+
 @pytest.fixture(scope="session")
 def lex():
     return load_lexicon()

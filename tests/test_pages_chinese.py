@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import console_errors, require_browser, start_browser, wait_for
+from browser import console_errors, wait_for
 from reportdata import build_output
 
 from reports.clips import make_clips
@@ -63,14 +63,6 @@ def test_every_page_names_the_cjk_font_stack(pages):
     assert all(name in fonts for name in FONT_STACK)
     for kind, page in pages.items():
         assert fonts in page.read_text(encoding="utf-8"), f"the {kind} page does not carry fonts.css"
-
-
-@pytest.fixture(scope="module")
-def driver():
-    require_browser()
-    d = start_browser()
-    yield d
-    d.quit()
 
 
 @pytest.mark.parametrize(("kind", "selector"), [("queue", "body"), ("review", "#conversation"), ("clips", "main"),

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import console_errors, require_browser, start_browser, wait_for
+from browser import console_errors, wait_for
 from reportdata import FIXTURES, build_output, fixture_transcript, manifest
 
 from callqa.model import transcript_from_dict
@@ -52,14 +52,6 @@ def site(tmp_path_factory):
     report = build_site(out)
     assert report.errors == [] and report.missing_audio == []
     return out, report.dest
-
-
-@pytest.fixture(scope="module")
-def driver():
-    require_browser()
-    d = start_browser()
-    yield d
-    d.quit()
 
 
 def queue_ids(driver) -> list[str]:
