@@ -5,6 +5,11 @@ of the matcher do not make later calls free. The baseline in the same run is the
 parsing the JSON into the transcript model, so the ratio says what the checks add to reading a file.
 
     python benchmarks/qa_throughput.py [--calls 300] [--minutes 5]
+    python benchmarks/qa_throughput.py --transcripts OUT/transcripts
+
+With --transcripts, the calls are the recogniser's own transcripts of a `callqa run` (words with their
+probabilities): the checks then also look for script sentences, items and phrases by sound, which typed
+transcripts never need.
 """
 
 from __future__ import annotations
@@ -75,12 +80,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--transcripts", type=Path, default=None,
+                    help="a folder of transcript JSON files (a `callqa run` output's transcripts/) to check instead")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     lex = load_lexicon()
     raw = make_calls(args.calls + 20, args.minutes)
     warm, raw = raw[:20], raw[20:]
+    if args.transcripts is not None:
+        raw = [p.read_text(encoding="utf-8") for p in sorted(args.transcripts.glob("*.json"))]
+        if not raw:
+            sys.exit(f"{args.transcripts}: no transcript files")
     for r in warm:  # load jieba's dictionary and fill the per-character tables once
         check_call(transcript_from_dict(json.loads(r)), lex)
     segs = sum(len(json.loads(r)["segments"]) for r in raw) / len(raw)

@@ -117,7 +117,8 @@ def check_category(rule: str, call: AnalyzedCall) -> Iterator[Finding]:
             if cat.skip_in_questions and _asks(u, h):
                 continue
             if cat.script_exempt and (call.memo(script_spans)[u.index].contains(h.start, h.end)
-                                      or all((u.index, i) in script_words(call, u) for i in range(h.start, h.end))
+                                      or (call.has_probabilities  # by sound: the recogniser's own only
+                                          and all((u.index, i) in script_words(call, u) for i in range(h.start, h.end)))
                                       or _among_script_words(call, u, h)):
                 continue
             taken_end = max(taken_end, h.end)
