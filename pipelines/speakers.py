@@ -70,6 +70,16 @@ def diarization_pipeline(config: str):
 DIARIZATION_METHODS = ("fast", "pyannote")
 
 
+def load_diarization(settings: PipelineSettings) -> None:
+    """Load now what the default two-speaker path will use (torch and CAM++), so that its first call
+    does not wait for them; pyannote's pipeline, a setting to compare against, loads when first used."""
+    if settings.diarization == "fast" and settings.num_speakers == 2:
+        from .diarization import embedding_weights
+        from .two_speakers import campplus_model
+
+        campplus_model(str(embedding_weights(settings.diarization_config)))
+
+
 def diarize(mono: np.ndarray, settings: PipelineSettings) -> list[Track]:
     if settings.diarization not in DIARIZATION_METHODS:
         raise ValueError(f"diarization setting {settings.diarization!r}: expected one of {', '.join(DIARIZATION_METHODS)}")

@@ -60,7 +60,7 @@ def _stage_key(audio: LoadedAudio, settings: PipelineSettings, *stages: str) -> 
 
 
 # the modules whose code shapes who speaks when
-SPEAKER_STAGES = ("audio", "speakers", "campplus", "two_speakers")
+SPEAKER_STAGES = ("audio", "speakers", "campplus", "campplus_onnx", "two_speakers")
 
 
 @task(name="load", retries=2, retry_delay_seconds=1, persist_result=False,

@@ -167,9 +167,9 @@ try:
 finally:
     from pipelines.speakers import diarization_pipeline
     from pipelines.transcribe import _load
-    from pipelines.two_speakers import campplus_model
+    from pipelines.two_speakers import _campplus
     print(json.dumps({"whisper": _load.cache_info().currsize, "pyannote": diarization_pipeline.cache_info().currsize,
-                      "campplus": campplus_model.cache_info().currsize}))
+                      "campplus": _campplus.cache_info().currsize}))
 """
 
 

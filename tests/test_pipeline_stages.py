@@ -194,3 +194,21 @@ def test_a_segment_dropped_as_invented_leaves_its_span_unheard_for_the_second_lo
     assert heard_in(segment("尔" * 40, 4.0), PipelineSettings(hallucination_filter=False))[0] == (10.0, 10.4)
     spans = heard_in(segment("收到了", 1.1), on)
     assert spans == [(10.0, 10.4), (10.5, 10.9), (11.0, 11.4)]
+
+
+@pytest.mark.parametrize("n", [0, 1, 399, 400, 401, 800, 801, 1201, 48_017])
+def test_frame_levels_are_librosas_rms(n):
+    """The loudness frames (silences, edge snapping, loudness findings) are librosa's centred RMS frames,
+    computed without it: same count, same levels to a hundred-thousandth of a dB."""
+    import librosa
+
+    from pipelines.measures import FRAME, HOP, frame_times, rms_db
+
+    x = (np.random.default_rng(n).standard_normal(n) * 0.1).astype(np.float32)
+    x[: n // 3] = 0.0  # silence, where the floor of 1e-6 applies
+    ours = rms_db(x)
+    theirs = 20 * np.log10(np.maximum(librosa.feature.rms(y=x, frame_length=FRAME, hop_length=HOP)[0], 1e-6))
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() < 1e-4
+    assert np.allclose(frame_times(len(ours)), librosa.frames_to_time(np.arange(len(ours)), sr=SAMPLE_RATE,
+                                                                       hop_length=HOP))

@@ -169,3 +169,53 @@ def test_mono_fixture_is_split_into_its_two_speakers():
         assert cover[label] >= 0.8 * (seg["end"] - seg["start"]), seg
         holder[seg["speaker"]].add(label)
     assert len(holder["agent"]) == 1 and len(holder["customer"]) == 1 and holder["agent"] != holder["customer"]
+
+
+def test_kaldi_filter_bank_in_numpy_is_torchaudios():
+    """The features CAM++ is fed without torch are 3D-Speaker's (torchaudio's Kaldi filter bank)."""
+    import torch
+    import torchaudio.compliance.kaldi as kaldi
+
+    from pipelines.campplus_onnx import MEL_BINS, fbank
+
+    rng = np.random.default_rng(7)
+    for n in (399, 400, 401, 4_800, 48_000):
+        x = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        ours = fbank(x)
+        if n < 400:
+            assert ours.shape == (0, MEL_BINS)
+            continue
+        theirs = kaldi.fbank(torch.from_numpy(x)[None], num_mel_bins=MEL_BINS, sample_frequency=16000,
+                             dither=0.0).numpy()
+        assert ours.shape == theirs.shape
+        assert np.abs(ours - theirs).max() < 5e-3  # log energies of float32 arithmetic done in another order
+
+
+def test_campplus_on_onnx_runtime_gives_torchs_frames_and_embeddings(tmp_path):
+    """The exported graphs give the torch network's frame features and embeddings, and the diarisation
+    of the mono fixture is the same on either."""
+    from pipelines.audio import load_audio
+    from pipelines.campplus_onnx import CampPlusOnnx, export, graph_paths
+    from pipelines.diarization import embedding_weights
+    from pipelines.models import models_ready
+    from pipelines.settings import PipelineSettings
+    from pipelines.two_speakers import CampPlus, diarize, embed_regions
+
+    if not models_ready():
+        pytest.skip("models not fetched: run setup.sh")
+    settings = PipelineSettings()
+    weights = embedding_weights(settings.diarization_config)
+    trunk, dense = graph_paths(weights, tmp_path)
+    export(weights, trunk, dense)
+    assert trunk.is_file() and dense.is_file() and not list(tmp_path.glob(".*.tmp"))
+    on_onnx, on_torch = CampPlusOnnx(trunk, dense), CampPlus(weights)
+    audio = load_audio(FIXTURES / "mono_issues.wav", settings)
+    clip = audio.mono[16000:16000 * 5]
+    a, b = on_onnx.frames(clip), on_torch.frames(clip)
+    assert a.shape == b.shape and np.abs(a - b).max() < 0.05 * np.abs(b).max()
+    regions = [(1.0, 4.0), (6.0, 9.5)]
+    ea = np.stack([r.embedding for r in embed_regions(on_onnx, audio.mono, regions)])
+    eb = np.stack([r.embedding for r in embed_regions(on_torch, audio.mono, regions)])
+    cosine = (ea * eb).sum(1) / np.linalg.norm(ea, axis=1) / np.linalg.norm(eb, axis=1)
+    assert (cosine > 0.999).all()
+    assert diarize(audio.mono, weights, model=on_onnx) == diarize(audio.mono, weights, model=on_torch)
