@@ -21,11 +21,6 @@ before CTranslate2 or torch is loaded; none of it changes a result, only the tim
   one call took 10-15 times as long), or "auto": spin when the machine is idle (load average below half
   its cores) and calls are processed one at a time, else passive. OMP_WAIT_POLICY or GOMP_SPINCOUNT set
   by the user win over all three.
-- **BLAS threads.** numpy's OpenBLAS starts a pool of its own for each matrix product of any size (the
-  filter banks of the recogniser's and the diarisation's features); its threads, idling, took the cores
-  from ONNX Runtime's and doubled the time of CAM++ on a mono call (0.8 s against 2.0 s on two cores).
-  The products here are small: one BLAS thread (threadpoolctl, as numpy is loaded before this runs),
-  unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS is set.
 """
 
 from __future__ import annotations
@@ -92,16 +87,6 @@ def set_thread_wait(policy: str) -> None:
         os.environ["GOMP_SPINCOUNT"] = GOMP_DEFAULT_SPINCOUNT
 
 
-def limit_blas_threads() -> str:
-    """One BLAS thread (see the module's doc); what the process has, as text."""
-    if "OPENBLAS_NUM_THREADS" in os.environ or "OMP_NUM_THREADS" in os.environ:
-        return "as set"
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
-    return "1"
-
-
 def prepare(thread_wait: str = "auto", concurrency: int = 1) -> dict[str, str]:
     """Allocator and thread waiting for this process, once (later calls change nothing); returns what
     was chosen."""
@@ -109,7 +94,6 @@ def prepare(thread_wait: str = "auto", concurrency: int = 1) -> dict[str, str]:
         policy = wait_policy(thread_wait, concurrency)
         set_thread_wait(policy)
         _done["allocator"] = "tuned" if tune_allocator() else "default"
-        _done["blas_threads"] = limit_blas_threads()
         _done["thread_wait"] = os.environ.get("OMP_WAIT_POLICY", "").lower() or (
             "spin" if os.environ.get("GOMP_SPINCOUNT", "") not in ("", "0") else "passive")
     return dict(_done)

@@ -1,7 +1,8 @@
 """What a run loads before its first call, while Prefect's temporary server comes up.
 
-The server takes two to three seconds to answer, and the process would only wait for it. The first call
-of a run needs the recogniser (built in a thread that exits: runtime.py says why), jieba's dictionary
+The server takes two to three seconds to answer, and the process would only wait for it. Every run
+needs Prefect's flow and task engines, which Prefect imports at the first flow (a third of a second).
+The first call of a run needs the recogniser (built in a thread that exits: runtime.py says why), jieba's dictionary
 (the roles step and the checks) and, when one of the first recordings has one channel, torch and the
 diarisation network: together one to three seconds that the first call no longer pays. Each is loaded by
 the function its stage calls, once per process behind a lock, so a stage that gets there first waits for
@@ -16,12 +17,14 @@ threads, waiting on each other, lose their cores), 1.62 against 1.51 times faste
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 
 from .settings import PipelineSettings
 
 FIRST_CALLS = 8  # the recordings looked at: the calls the loading could delay
+PREFECT_ENGINES = ("prefect.flow_engine", "prefect.task_engine")
 
 
 def to_transcribe(path: Path, out: str | Path, settings: PipelineSettings, pattern: str) -> bool:
@@ -47,6 +50,8 @@ def load(recordings: list[Path], out: str | Path, settings: PipelineSettings, pa
     from .speakers import load_diarization
     from .transcribe import whisper_model
 
+    for engine in PREFECT_ENGINES:
+        importlib.import_module(engine)
     try:
         todo = [p for p in recordings[:FIRST_CALLS] if to_transcribe(p, out, settings, pattern)]
         if not todo:

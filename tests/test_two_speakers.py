@@ -219,3 +219,21 @@ def test_campplus_on_onnx_runtime_gives_torchs_frames_and_embeddings(tmp_path):
     cosine = (ea * eb).sum(1) / np.linalg.norm(ea, axis=1) / np.linalg.norm(eb, axis=1)
     assert (cosine > 0.999).all()
     assert diarize(audio.mono, weights, model=on_onnx) == diarize(audio.mono, weights, model=on_torch)
+
+
+def test_blas_runs_on_one_thread_only_while_campplus_runs(monkeypatch):
+    """CAM++ gets the cores (one OpenBLAS thread), and the recogniser's features keep the BLAS they had."""
+    from threadpoolctl import threadpool_info
+
+    from pipelines.two_speakers import one_blas_thread
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    with one_blas_thread():
+        assert blas_threads() and set(blas_threads()) == {1}
+    assert blas_threads() == before
