@@ -64,6 +64,9 @@ class PipelineSettings:
     compression_ratio_threshold: float = 2.4
     hallucination_filter: bool = True  # drop subtitle credits, repetition loops and prompt echoes (asr.yaml)
     hear_missed_speech: bool = True  # decode on its own each stretch of a track's signal the first pass left wordless
+    # >0: the first pass by faster-whisper's BatchedInferencePipeline, this many voice-activity chunks of a
+    # track decoded at once (each chunk without the previous one's text); 0: one window after another
+    batch_size: int = 0
     vad_filter: bool = True
     vad_threshold: float = 0.35  # speech probability of the voice-activity detector (0.5 loses short answers)
     vad_min_silence_ms: int = 2000  # a pause at least this long separates two stretches of speech

@@ -42,6 +42,14 @@ def whisper_model(settings: PipelineSettings):
         return _load(settings.whisper_model, settings.device, settings.compute_type, settings.cpu_threads)
 
 
+@lru_cache(maxsize=2)
+def batched(model):
+    """faster-whisper's batched pipeline over `model` (the `batch_size` setting)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(model=model)
+
+
 @lru_cache(maxsize=1)
 def _filters() -> tuple[tuple[str, ...], float, float, float]:
     lex = asr_lexicon()
@@ -86,7 +94,10 @@ def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], s
     if samples.size == 0 or not offsets:
         return
     model = whisper_model(settings)
-    segments, _ = model.transcribe(samples, **decode_options(settings))
+    if settings.batch_size > 0:
+        segments, _ = batched(model).transcribe(samples, batch_size=settings.batch_size, **decode_options(settings))
+    else:
+        segments, _ = model.transcribe(samples, **decode_options(settings))
     heard: list[tuple[float, float]] = []  # track-time spans the first pass put words on
     for seg in segments:
         heard += heard_in(seg, settings)

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +213,23 @@ def test_frame_levels_are_librosas_rms(n):
     assert np.abs(ours - theirs).max() < 1e-4
     assert np.allclose(frame_times(len(ours)), librosa.frames_to_time(np.arange(len(ours)), sr=SAMPLE_RATE,
                                                                        hop_length=HOP))
+
+
+def test_batched_recognition_is_a_setting_that_gives_timed_words(tmp_path):
+    """batch_size > 0 decodes a track's chunks together (faster-whisper's batched pipeline): words still
+    come with times inside the track, in call time, and the setting changes the transcript's fingerprint."""
+    from dataclasses import replace
+
+    from pipelines.models import models_ready
+    from pipelines.transcribe import transcribe
+
+    if not models_ready():
+        pytest.skip("models not fetched: run setup.sh")
+    audio = load_audio(Path(__file__).resolve().parents[1] / "audio_fixtures" / "stereo_clean.wav", SETTINGS)
+    samples = audio.samples[0][: 20 * SAMPLE_RATE]
+    batched = replace(SETTINGS, batch_size=4)
+    assert batched.fingerprint() != SETTINGS.fingerprint()
+    utterances = list(transcribe(samples, [(0.0, 20.0, 100.0)], batched))  # the track starts at 100 s of the call
+    assert utterances and all(u.words for u in utterances)
+    assert all(100.0 <= w.start <= w.end <= 120.5 for u in utterances for w in u.words)
+    assert any("\u4e00" <= ch <= "\u9fff" for u in utterances for ch in u.text)
