@@ -393,7 +393,7 @@ def run_pipeline(calls: list[CallSpec], out: Path) -> int:
     if missing:
         sys.exit(f"no audio for {len(missing)} calls ({', '.join(missing[:3])}…): "
                  "make it with benchmarks/audio_bench/make_corpus.py (README.md there)")
-    cmd = [sys.executable, "-m", "callqa.cli", "run", *[str(c.audio_path) for c in calls], "--out", str(out), "--no-review"]
+    cmd = [sys.executable, "-m", "callqa", "run", *[str(c.audio_path) for c in calls], "--out", str(out), "--no-review"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     return subprocess.call(cmd, cwd=ROOT, env=env)  # this checkout's callqa, whatever is installed
 

@@ -120,7 +120,7 @@ def command_run(calls: list[Call], method: str, out: Path) -> tuple[float, float
     (rec / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT), CALLQA_DIARIZATION=method)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "callqa.cli", "run", str(rec), "--out", str(out), "--no-review"],
+    proc = subprocess.Popen([sys.executable, "-m", "callqa", "run", str(rec), "--out", str(out), "--no-review"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:

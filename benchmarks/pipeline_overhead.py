@@ -7,7 +7,7 @@ exits, which is faster-whisper at its fastest (pipelines/runtime.py says why).
 
 Pipeline: as users run it, two ways, printed per file as a ratio over the baseline:
 
-- whole command: `python -m callqa.cli run FILE --out TMP --no-review` in a process of its own (start-up,
+- whole command: `python -m callqa run FILE --out TMP --no-review` in a process of its own (start-up,
   Prefect's temporary server, imports, model loading, every stage, scoring, writes) against a process
   that loads faster-whisper, decodes the file and transcribes its tracks; also the command's peak memory;
 - in process: models loaded and Prefect's temporary server started by a warm-up run, then the flow of
@@ -159,7 +159,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 for i in range(args.repeat):
                     base = timed_process([sys.executable, __file__, "--whisper-alone", str(path)], env)[0]
-                    full, peak = timed_process([sys.executable, "-m", "callqa.cli", "run", str(path), "--out",
+                    full, peak = timed_process([sys.executable, "-m", "callqa", "run", str(path), "--out",
                                                 str(Path(tmp) / f"out{i}"), "--no-review"], env)
                     pairs.append((base, full))
                     peaks.append(peak)

@@ -31,7 +31,7 @@ from callqa.model import transcript_from_dict  # noqa: E402
 from pipelines.scoring import score_transcript  # noqa: E402
 from results.store import ResultStore  # noqa: E402
 
-CALLQA = [sys.executable, "-m", "callqa.cli"]
+CALLQA = [sys.executable, "-m", "callqa"]
 
 
 def build(out: Path, calls: int) -> Path:

@@ -51,7 +51,7 @@ def make_batch(folder: Path, calls: int, clip_s: int) -> float:
 
 
 def callqa(env: dict[str, str], *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callqa.cli", *args], env={**env, "COLUMNS": "200"}, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "callqa", *args], env={**env, "COLUMNS": "200"}, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
