@@ -14,7 +14,7 @@ FLOW_COMMANDS = ("run", "rescore")
 
 def main() -> None:
     args = sys.argv[1:]
-    if args[:1] and args[0] in FLOW_COMMANDS and not {"--help", "-h", "--dry-run"} & set(args):
+    if args[:1] and args[0] in FLOW_COMMANDS and not {"--help", "-h"} & set(args):
         from pipelines.orchestration import launch_early
 
         launch_early()

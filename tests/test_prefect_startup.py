@@ -55,3 +55,51 @@ def test_when_it_never_starts_the_run_says_so_in_one_line_and_writes_its_report(
     assert "did not start" in report["error"] and report["counts"] == {"scored": 0, "skipped": 0, "failed": 1}
     assert report["outcomes"][0]["path"].endswith("a.wav") and "not processed" in report["outcomes"][0]["error"]
     assert not list((out / "transcripts").glob("*.json"))
+
+
+def test_the_server_launched_early_is_the_one_the_flows_use_and_it_ends_with_the_process(tmp_path: Path) -> None:
+    script = (
+        "import os\n"
+        "from pipelines import orchestration\n"
+        "orchestration.launch_early()\n"  # before Prefect is imported, as the callqa command does
+        "pid = orchestration._early.process.pid\n"
+        "from prefect import flow\n"
+        "from prefect.settings import get_current_settings\n"
+        "api = orchestration.ensure_prefect_api()\n"
+        "assert api == os.environ['PREFECT_API_URL'] == get_current_settings().api.url, api\n"
+        "@flow\n"
+        "def one() -> int:\n"
+        "    return 1\n"
+        "with orchestration.quiet_heartbeats():\n"
+        "    assert get_current_settings().flows.heartbeat_frequency is None\n"
+        "    print(pid, one())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pid, result = done.stdout.split()
+    assert result == "1"
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_a_server_named_in_the_settings_is_used_and_the_early_one_stopped(tmp_path: Path) -> None:
+    """A profile (not the environment) names the user's own server: the early launch is stopped and the
+    run reaches, or names, that server."""
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    (home / "profiles.toml").write_text('active = "own"\n[profiles.own]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n',
+                                        encoding="utf-8")
+    script = (
+        "from pipelines import orchestration\n"
+        "orchestration.launch_early()\n"
+        "early = orchestration._early\n"
+        "try:\n"
+        "    orchestration.ensure_prefect_api()\n"
+        "except orchestration.OrchestrationError as exc:\n"
+        "    print('refused:', exc)\n"
+        "assert orchestration._early is None and early.process is None\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path, PREFECT_PROFILES_PATH=str(home / "profiles.toml")),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "refused: the Prefect server at http://127.0.0.1:9/api (PREFECT_API_URL) does not answer" in done.stdout
