@@ -19,20 +19,23 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+ONE_FLOW = "from prefect import flow\n@flow\ndef one() -> int:\n    return 1\n"  # a flow the scripts run
+
+
+def _python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_a_server_that_does_not_start_in_time_is_started_again(tmp_path: Path) -> None:
     script = (
         "import httpx\n"
-        "from prefect import flow\n"
         "from pipelines.orchestration import ensure_prefect_api\n"
         "api = ensure_prefect_api(waits=[0, 180])\n"  # the first wait is too short for any server
         "assert httpx.get(api + '/health').status_code == 200\n"
-        "@flow\n"
-        "def one() -> int:\n"
-        "    return 1\n"
-        "print(api, one())\n"
+        + ONE_FLOW
+        + "print(api, one())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True,
-                          timeout=300)
+    done = _python(script, _env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith(" 1") and "/api" in done.stdout
 
@@ -63,19 +66,15 @@ def test_the_server_launched_early_is_the_one_the_flows_use_and_it_ends_with_the
         "from pipelines import orchestration\n"
         "orchestration.launch_early()\n"  # before Prefect is imported, as the callqa command does
         "pid = orchestration._early.process.pid\n"
-        "from prefect import flow\n"
         "from prefect.settings import get_current_settings\n"
         "api = orchestration.ensure_prefect_api()\n"
         "assert api == os.environ['PREFECT_API_URL'] == get_current_settings().api.url, api\n"
-        "@flow\n"
-        "def one() -> int:\n"
-        "    return 1\n"
-        "with orchestration.quiet_heartbeats():\n"
+        + ONE_FLOW
+        + "with orchestration.quiet_heartbeats():\n"
         "    assert get_current_settings().flows.heartbeat_frequency is None\n"
         "    print(pid, one())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True,
-                          timeout=300)
+    done = _python(script, _env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     pid, result = done.stdout.split()
     assert result == "1"
@@ -99,7 +98,6 @@ def test_a_server_named_in_the_settings_is_used_and_the_early_one_stopped(tmp_pa
         "    print('refused:', exc)\n"
         "assert orchestration._early is None and early.process is None\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path, PREFECT_PROFILES_PATH=str(home / "profiles.toml")),
-                          capture_output=True, text=True, timeout=300)
+    done = _python(script, _env(tmp_path, PREFECT_PROFILES_PATH=str(home / "profiles.toml")))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "refused: the Prefect server at http://127.0.0.1:9/api (PREFECT_API_URL) does not answer" in done.stdout
