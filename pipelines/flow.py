@@ -178,16 +178,18 @@ def run(paths: list[str], out: str, settings: PipelineSettings, lexicons: str | 
         filename_pattern: str = DEFAULT_PATTERN) -> RunReport:
     """Start (or reach) the Prefect API, then the flow. Without an API nothing is processed: every
     recording is reported as not processed, in a run report that says why."""
-    warmup.start(find_recordings(paths), out, settings, filename_pattern)  # loads while the server starts
+    warm = warmup.start(find_recordings(paths), out, settings, filename_pattern, lexicons)  # while the server starts
     try:
         ensure_prefect_api()
     except OrchestrationError as exc:
+        warm.cancel()
         report = RunReport(new_run_id(), datetime.now(UTC).isoformat(), asdict(settings), error=str(exc))
         report.outcomes = [CallOutcome(str(p), None, "failed", error="not processed: no Prefect API (see the run's "
                                        "error)") for p in find_recordings(paths)]
         report.finished_at = datetime.now(UTC).isoformat()
         ResultStore(out).save_run(report.run_id, asdict(report) | {"counts": report.counts()})
         return report
+    warm.server_ready()
     with quiet_heartbeats():
         return score_recordings(paths, out, settings, lexicons, filename_pattern)
 

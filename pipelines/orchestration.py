@@ -58,7 +58,7 @@ class EarlyServer:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._launch()
-        atexit.register(self.stop)
+        atexit.register(self.stop, wait=False)
 
     def _launch(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -94,7 +94,13 @@ class EarlyServer:
                     return "Timed out while attempting to connect to ephemeral Prefect API server."
                 time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Stop the server. At this process's exit (`wait=False`) it is only told to: it finishes its
+        shutdown (writes what it holds to Prefect's database, then exits) on its own, and the command
+        does not wait a fifth of a second for it."""
+        if self.process is not None and not wait:
+            self.process.terminate()
+            self.process = None
         if self.process is not None:
             self.process.terminate()
             try:

@@ -84,8 +84,65 @@ def collapse_repeats(text: str) -> str:
     return _REPEAT.sub(r"\1", text)
 
 
-def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], settings: PipelineSettings) -> Iterator[Utterance]:
-    """Utterances of one track in call time (lazily, as faster-whisper decodes).
+def _first_pass(samples: np.ndarray, settings: PipelineSettings) -> Iterator[Any]:
+    """faster-whisper's segments of a track, to be decoded as they are read. Its voice-activity detection
+    and features are computed here, at once, on one core; the recogniser runs as the segments are read."""
+    model = whisper_model(settings)
+    if settings.batch_size > 0:
+        segments, _ = batched(model).transcribe(samples, batch_size=settings.batch_size, **decode_options(settings))
+    else:
+        segments, _ = model.transcribe(samples, **decode_options(settings))
+    return segments
+
+
+class _Ahead:
+    """A track's first pass begun by another thread: set when its segments are ready to read."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.segments: Iterator[Any] | None = None
+
+
+_AHEAD: dict[str, _Ahead] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def can_begin_ahead(settings: PipelineSettings) -> bool:
+    """Whether `begin_ahead` is single-threaded work for these settings: with the language given, the
+    recogniser itself does not run until the segments are read (it would, to detect the language)."""
+    return bool(settings.language)
+
+
+def begin_ahead(key: str, samples: np.ndarray, settings: PipelineSettings) -> None:
+    """Begin a track's first pass now, for `transcribe(..., ahead=key)` to read. A run's warm-up does this
+    for its first call while the flows are being set up, when one core is otherwise idle."""
+    entry = _Ahead()
+    with _AHEAD_LOCK:
+        if key in _AHEAD:
+            return
+        _AHEAD.clear()  # one at a time: a pass no stage took (its call failed before) is not kept
+        _AHEAD[key] = entry
+    try:
+        entry.segments = _first_pass(samples, settings)
+    except Exception:  # the stage does it again, and reports the failure for its call
+        entry.segments = None
+    finally:
+        entry.ready.set()
+
+
+def _take_ahead(key: str | None) -> Iterator[Any] | None:
+    with _AHEAD_LOCK:
+        entry = _AHEAD.pop(key, None) if key else None
+    if entry is None:
+        return None
+    entry.ready.wait()
+    return entry.segments
+
+
+def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], settings: PipelineSettings,
+               ahead: str | None = None) -> Iterator[Utterance]:
+    """Utterances of one track in call time (lazily, as faster-whisper decodes); `ahead`: the key under
+    which another thread may have begun this track's first pass (`begin_ahead`).
 
     With `hear_missed_speech`, stretches of the track's own signal that the first pass left without words
     (a short 是, 对, 收到了 between two questions, which the voice-activity detector and the recogniser's
@@ -93,11 +150,10 @@ def transcribe(samples: np.ndarray, offsets: list[tuple[float, float, float]], s
     """
     if samples.size == 0 or not offsets:
         return
+    segments = _take_ahead(ahead)
+    if segments is None:
+        segments = _first_pass(samples, settings)
     model = whisper_model(settings)
-    if settings.batch_size > 0:
-        segments, _ = batched(model).transcribe(samples, batch_size=settings.batch_size, **decode_options(settings))
-    else:
-        segments, _ = model.transcribe(samples, **decode_options(settings))
     heard: list[tuple[float, float]] = []  # track-time spans the first pass put words on
     for seg in segments:
         heard += heard_in(seg, settings)

@@ -30,9 +30,9 @@ from .audio import AudioError, LoadedAudio, file_sha256, load_audio
 from .manifest import CallMeta
 from .runtime import prepare
 from .settings import PipelineSettings
-from .speakers import Separation, separate, track_audio
+from .speakers import Separation, Track, separate, track_audio
 from .stage_cache import StageCache
-from .transcribe import transcribe, utterances_from_json, utterances_to_json
+from .transcribe import begin_ahead, can_begin_ahead, transcribe, utterances_from_json, utterances_to_json
 
 
 @dataclass
@@ -69,19 +69,40 @@ def load_task(path: str, settings: PipelineSettings, sha256: str) -> LoadedAudio
     return load_audio(path, settings, sha256)
 
 
-@task(name="speakers", retries=1, persist_result=False)
-def speakers_task(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> Separation:
+def cached_separation(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> Separation:
+    """Who speaks when: stored, being worked out by another thread (the run's warm-up), or worked out here."""
     return cache.cached("speakers", _stage_key(audio, settings, *SPEAKER_STAGES),
                         lambda: separate(audio, settings),
                         Separation.to_json, Separation.from_json)
+
+
+@task(name="speakers", retries=1, persist_result=False)
+def speakers_task(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> Separation:
+    return cached_separation(audio, settings, cache)
+
+
+def _ahead_key(audio: LoadedAudio, settings: PipelineSettings, track: Track) -> str:
+    return f"{_stage_key(audio, settings, *SPEAKER_STAGES, 'transcribe')}-{track.label}"
 
 
 def _recognise(audio: LoadedAudio, separation: Separation, settings: PipelineSettings) -> dict[str, list[Utterance]]:
     out = {}
     for track in separation.tracks:
         samples, offsets = track_audio(audio, track)
-        out[track.label] = list(transcribe(samples, offsets, settings))
+        out[track.label] = list(transcribe(samples, offsets, settings, ahead=_ahead_key(audio, settings, track)))
     return out
+
+
+def begin_first_track(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> None:
+    """Begin the recogniser's first pass over the call's first track (transcribe.begin_ahead), unless the
+    call's recognition is stored already."""
+    if not can_begin_ahead(settings) or cache.path("asr", _stage_key(audio, settings, *SPEAKER_STAGES,
+                                                                       "transcribe")).is_file():
+        return
+    separation = cached_separation(audio, settings, cache)
+    if separation.tracks:
+        track = separation.tracks[0]
+        begin_ahead(_ahead_key(audio, settings, track), track_audio(audio, track)[0], settings)
 
 
 @task(name="transcribe", retries=1, persist_result=False)

@@ -42,6 +42,7 @@ SEPARATOR = "|"  # between turns: nothing aligns across it
 _INF = 1e9
 
 
+@cache
 def _fuzz(syl: str) -> str:
     # the alignment's own tables: a few more confusions than word matching allows (r/l, -ong/-on)
     return fuzz(syl, _FUZZY_INITIALS, _FUZZY_FINALS)
@@ -73,6 +74,13 @@ def syllable_cost(a: str, b: str) -> float:
     return min(1.0, 0.25 + 0.75 * _edits(fa, fb) / max(len(fa), len(fb)))
 
 
+@lru_cache(maxsize=200_000)
+def reading_cost(syl: str, readings_: tuple[str, ...]) -> float:
+    """The cost of a script syllable against a character that may be read any of `readings_` ways: its
+    best reading's (kept, since the same pairs come back in every call and every question)."""
+    return min(syllable_cost(syl, r) for r in readings_)
+
+
 PLACE_COST = 0.35  # the least a syllable costs against one that does not sound like it after the fuzz
 
 
@@ -94,6 +102,7 @@ _PLACE = {i: group for group, members in {"lab": "b p", "alv": "d t", "vel": "g 
                                            "den": "z c s"}.items() for i in members.split()}
 
 
+@cache
 def _initial(syl: str) -> str:
     for n in (2, 1):
         if syl[:n] in ("zh", "ch", "sh") or (n == 1 and syl[:1] in "bpmfdtnlgkhjqxzcsrwy"):
@@ -184,8 +193,7 @@ class Speech:
         """Substitution cost of a script syllable against every syllable of the speech."""
         row = self._rows.get(syl)
         if row is None:
-            per_id = np.array([min(syllable_cost(syl, r) for r in readings_) for readings_ in self._vocab],
-                              dtype=np.float64)
+            per_id = np.array([reading_cost(syl, readings_) for readings_ in self._vocab], dtype=np.float64)
             row = per_id[self.ids]
             self._rows[syl] = row
         return row
@@ -223,6 +231,11 @@ class Speech:
         idx = np.arange(n + 1, dtype=np.float64)
         positions = np.arange(n + 1)
         seps = np.concatenate(([0], self.separators))  # separators up to each boundary
+        # syllables the recogniser added: out[j] = min over k <= j in the same turn of best[k] + INDEL*(j-k)
+        # one running minimum over the whole speech, each turn lifted above the turns after it so
+        # that no minimum reaches back across a separator (vectorised: no Python loop over turns)
+        lift = (seps[-1] - seps) * (2 * _INF + INDEL * (n + 1))
+        steps = INDEL * idx  # the same for every row
         prev = np.zeros(n + 1)  # free start anywhere
         rows: list[tuple[str, np.ndarray, np.ndarray | None]] = []
         for token in template.tokens:
@@ -248,15 +261,10 @@ class Speech:
             delete = prev + INDEL  # the recogniser dropped this syllable
             best = np.minimum(diag, delete)
             took_diag = diag <= delete
-            # syllables the recogniser added: out[j] = min over k <= j in the same turn of best[k] + INDEL*(j-k)
-            # one running minimum over the whole speech, each turn lifted above the turns after it so
-            # that no minimum reaches back across a separator (vectorised: no Python loop over turns)
-            lift = (seps[-1] - seps) * (2 * _INF + INDEL * (n + 1))
-            vals = np.minimum(best, _INF) - INDEL * idx + lift
+            vals = np.minimum(best, _INF) - steps + lift
             m = np.minimum.accumulate(vals)
             origin = np.maximum.accumulate(np.where(vals <= m, positions, 0))
-            out = m - lift + INDEL * idx
-            prev = np.minimum(out, _INF)
+            prev = np.minimum(m - lift + steps, _INF)
             rows.append(("syllable", origin, took_diag))
         return prev, rows
 
