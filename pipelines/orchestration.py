@@ -98,17 +98,16 @@ class EarlyServer:
         """Stop the server. At this process's exit (`wait=False`) it is only told to: it finishes its
         shutdown (writes what it holds to Prefect's database, then exits) on its own, and the command
         does not wait a fifth of a second for it."""
-        if self.process is not None and not wait:
-            self.process.terminate()
-            self.process = None
-        if self.process is not None:
-            self.process.terminate()
+        if self.process is None:
+            return
+        self.process.terminate()
+        if wait:
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            self.process = None
+        self.process = None
 
 
 _early: EarlyServer | None = None

@@ -81,8 +81,13 @@ def speakers_task(audio: LoadedAudio, settings: PipelineSettings, cache: StageCa
     return cached_separation(audio, settings, cache)
 
 
+def _asr_key(audio: LoadedAudio, settings: PipelineSettings) -> str:
+    """The recognition stage's cache key: the audio, and every setting and module that shapes its words."""
+    return _stage_key(audio, settings, *SPEAKER_STAGES, "transcribe")
+
+
 def _ahead_key(audio: LoadedAudio, settings: PipelineSettings, track: Track) -> str:
-    return f"{_stage_key(audio, settings, *SPEAKER_STAGES, 'transcribe')}-{track.label}"
+    return f"{_asr_key(audio, settings)}-{track.label}"
 
 
 def _recognise(audio: LoadedAudio, separation: Separation, settings: PipelineSettings) -> dict[str, list[Utterance]]:
@@ -96,8 +101,7 @@ def _recognise(audio: LoadedAudio, separation: Separation, settings: PipelineSet
 def begin_first_track(audio: LoadedAudio, settings: PipelineSettings, cache: StageCache) -> None:
     """Begin the recogniser's first pass over the call's first track (transcribe.begin_ahead), unless the
     call's recognition is stored already."""
-    if not can_begin_ahead(settings) or cache.path("asr", _stage_key(audio, settings, *SPEAKER_STAGES,
-                                                                       "transcribe")).is_file():
+    if not can_begin_ahead(settings) or cache.path("asr", _asr_key(audio, settings)).is_file():
         return
     separation = cached_separation(audio, settings, cache)
     if separation.tracks:
@@ -108,7 +112,7 @@ def begin_first_track(audio: LoadedAudio, settings: PipelineSettings, cache: Sta
 @task(name="transcribe", retries=1, persist_result=False)
 def transcribe_task(audio: LoadedAudio, separation: Separation, settings: PipelineSettings,
                     cache: StageCache) -> dict[str, list[Utterance]]:
-    return cache.cached("asr", _stage_key(audio, settings, *SPEAKER_STAGES, "transcribe"),
+    return cache.cached("asr", _asr_key(audio, settings),
                         lambda: _recognise(audio, separation, settings),
                         utterances_to_json, utterances_from_json)
 

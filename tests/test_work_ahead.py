@@ -39,16 +39,17 @@ def test_two_threads_asking_for_one_entry_compute_it_once(tmp_path: Path) -> Non
 
 def test_when_the_first_computation_fails_the_waiting_one_computes(tmp_path: Path) -> None:
     cache = StageCache(tmp_path / ".cache")
-    started, calls = threading.Event(), []
+    started, failed, calls = threading.Event(), threading.Event(), []
 
     def failing() -> list[int]:
         calls.append("failing")
         started.set()
         time.sleep(0.3)
+        failed.set()
         raise RuntimeError("broken")
 
     def fine() -> list[int]:
-        calls.append("fine")
+        calls.append("fine" if failed.is_set() else "fine, without waiting for the first")
         return [3]
 
     errors: list[BaseException] = []
