@@ -11,6 +11,14 @@ fail() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 python_ok() { "$1" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; }
 
+# need_space DIR MB: stop before an install that cannot fit, naming the folder and what it lacks, instead
+# of pip failing halfway with "No space left on device" and leaving a half-installed environment
+need_space() {
+  local free
+  free=$(df -Pm "$1" | awk 'NR == 2 {print $4}')
+  [ "$free" -ge "$2" ] || fail "$(cd "$1" && pwd) has $free MB free; the install needs about $2 MB (free some disk and run setup.sh again)"
+}
+
 step "1/4 Python environment (.venv)"
 if [ -x .venv/bin/python ] && python_ok .venv/bin/python; then
   echo ".venv already there ($(.venv/bin/python --version))"
@@ -27,13 +35,15 @@ else
   echo "created .venv with $("$PY" --version)"
 fi
 
-step "2/4 callqa and its pinned dependencies (PyTorch included: about 5 GB, 3 minutes from a warm pip cache)"
+step "2/4 callqa and its pinned dependencies (PyTorch included: about 7 GB of disk, 3 minutes from a warm pip cache)"
 # the install is redone only when what it installs from changes
 stamp=.venv/.callqa-installed
 want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/callqa ]; then
   echo "already installed (pyproject.toml and requirements.lock unchanged)"
 else
+  # PyTorch and its CUDA libraries are most of it: 6.6 GB once installed
+  compgen -G '.venv/lib/python3*/site-packages/torch' >/dev/null || need_space .venv 7000
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   # setuptools notes on every editable install of a flat layout that same-named folders in the working
   # directory take precedence; here they are the checkout itself, as intended. Other warnings still show.

@@ -129,3 +129,25 @@ def test_the_wheel_ships_the_data_and_renders_pages_from_the_installed_copy(tmp_
         assert style.strip() in html  # the installed stylesheet, inlined
         assert "<h1>callqa 质检</h1>" in html  # the installed base template
     assert (target / "reports" / "static" / "review.js").read_text(encoding="utf-8").strip()[:200] in page
+
+
+def setup_helpers() -> str:
+    """setup.sh's helpers (fail, need_space), cut out of the script itself so that the test runs its code."""
+    text = (ROOT / "setup.sh").read_text(encoding="utf-8")
+    fail = re.search(r"^fail\(\) \{.*\}$", text, re.M)
+    need = re.search(r"^need_space\(\) \{\n.*?\n\}$", text, re.M | re.S)
+    assert fail and need, "setup.sh no longer defines fail and need_space"
+    return fail.group(0) + "\n" + need.group(0) + "\n"
+
+
+def test_setup_sh_stops_before_an_install_the_disk_cannot_hold(tmp_path):
+    script = setup_helpers()
+    enough = subprocess.run(["bash", "-c", script + f'need_space "{tmp_path}" 1 && echo fits'],
+                            capture_output=True, text=True)
+    assert enough.returncode == 0 and enough.stdout.strip() == "fits"
+    # no disk has a billion GB: the check refuses, naming the folder and both amounts
+    short = subprocess.run(["bash", "-c", script + f'need_space "{tmp_path}" 1000000000000 && echo fits'],
+                           capture_output=True, text=True)
+    assert short.returncode == 1 and "fits" not in short.stdout
+    assert f"setup.sh: error: {tmp_path} has " in short.stderr
+    assert "MB free; the install needs about 1000000000000 MB" in short.stderr
