@@ -19,6 +19,20 @@ need_space() {
   [ "$free" -ge "$2" ] || fail "$(cd "$1" && pwd) has $free MB free; the install needs about $2 MB (free some disk and run setup.sh again)"
 }
 
+# compile_packages PYTHON: byte-compile the packages pyproject.toml ships. An editable install leaves the
+# project's own modules as source (a regular install compiles them); where Python may not write its cache
+# (PYTHONDONTWRITEBYTECODE, a read-only checkout) every command would compile them again at start-up.
+# Only files changed since the last run are compiled again.
+compile_packages() {
+  "$1" - <<'PY'
+import compileall, sys, tomllib
+with open("pyproject.toml", "rb") as f:
+    packages = tomllib.load(f)["tool"]["setuptools"]["packages"]
+ok = all([compileall.compile_dir(top, quiet=1) for top in sorted({p.split(".")[0] for p in packages})])
+sys.exit(0 if ok else 1)
+PY
+}
+
 step "1/4 Python environment (.venv)"
 if [ -x .venv/bin/python ] && python_ok .venv/bin/python; then
   echo ".venv already there ($(.venv/bin/python --version))"
@@ -51,6 +65,7 @@ else
     .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e ".[dev]" -c requirements.lock
   echo "$want" > "$stamp"
 fi
+compile_packages .venv/bin/python || fail "a module of callqa does not compile (see above)"
 
 step "3/4 the CAM++ network (speakerlab 0.0.6)"
 # speakerlab holds the CAM++ network; its metadata pins numpy<2, which the network does not need

@@ -132,12 +132,13 @@ def test_the_wheel_ships_the_data_and_renders_pages_from_the_installed_copy(tmp_
 
 
 def setup_helpers() -> str:
-    """setup.sh's helpers (fail, need_space), cut out of the script itself so that the test runs its code."""
+    """setup.sh's helpers (fail, need_space, compile_packages), cut out of the script itself so that the
+    tests run its code."""
     text = (ROOT / "setup.sh").read_text(encoding="utf-8")
     fail = re.search(r"^fail\(\) \{.*\}$", text, re.M)
-    need = re.search(r"^need_space\(\) \{\n.*?\n\}$", text, re.M | re.S)
-    assert fail and need, "setup.sh no longer defines fail and need_space"
-    return fail.group(0) + "\n" + need.group(0) + "\n"
+    functions = [re.search(rf"^{name}\(\) \{{\n.*?\n\}}$", text, re.M | re.S) for name in ("need_space", "compile_packages")]
+    assert fail and all(functions), "setup.sh no longer defines fail, need_space and compile_packages"
+    return "\n".join(m.group(0) for m in [fail, *functions]) + "\n"
 
 
 def test_setup_sh_stops_before_an_install_the_disk_cannot_hold(tmp_path):
@@ -151,3 +152,24 @@ def test_setup_sh_stops_before_an_install_the_disk_cannot_hold(tmp_path):
     assert short.returncode == 1 and "fits" not in short.stdout
     assert f"setup.sh: error: {tmp_path} has " in short.stderr
     assert "MB free; the install needs about 1000000000000 MB" in short.stderr
+
+
+def test_setup_sh_compiles_the_packages_pyproject_ships(tmp_path):
+    import importlib.util
+
+    (tmp_path / "pyproject.toml").write_text('[tool.setuptools]\npackages = ["pkg", "pkg.sub"]\n', encoding="utf-8")
+    for rel in ("pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py", "other/mod.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("VALUE = 1\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run(["bash", "-c", setup_helpers() + f'compile_packages "{sys.executable}"'], cwd=tmp_path,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    for rel in ("pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py"):
+        assert Path(importlib.util.cache_from_source(str(tmp_path / rel))).is_file(), rel
+    assert not (tmp_path / "other" / "__pycache__").exists()  # not a package pyproject.toml ships
+    # a module that does not compile fails the step, and setup.sh stops on it
+    (tmp_path / "pkg" / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    broken = subprocess.run(["bash", "-c", setup_helpers() + f'compile_packages "{sys.executable}" || fail "no"'],
+                            cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert broken.returncode == 1 and "broken.py" in broken.stdout + broken.stderr
