@@ -65,7 +65,7 @@ else
     .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e ".[dev]" -c requirements.lock
   echo "$want" > "$stamp"
 fi
-compile_packages .venv/bin/python || fail "a module of callqa does not compile (see above)"
+compile_packages .venv/bin/python || fail "callqa's modules could not be compiled (the error is above)"
 
 step "3/4 the CAM++ network (speakerlab 0.0.6)"
 # speakerlab holds the CAM++ network; its metadata pins numpy<2, which the network does not need
