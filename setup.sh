@@ -16,7 +16,8 @@ python_ok() { "$1" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2]
 need_space() {
   local free
   free=$(df -Pm "$1" | awk 'NR == 2 {print $4}')
-  [ "$free" -ge "$2" ] || fail "$(cd "$1" && pwd) has $free MB free; the install needs about $2 MB (free some disk and run setup.sh again)"
+  [ "$free" -ge "$2" ] ||
+    fail "$(cd "$1" && pwd) has $free MB free; the install needs about $2 MB (free some disk and run setup.sh again)"
 }
 
 # compile_packages PYTHON: byte-compile the packages pyproject.toml ships. An editable install leaves the
@@ -28,6 +29,7 @@ compile_packages() {
 import compileall, sys, tomllib
 with open("pyproject.toml", "rb") as f:
     packages = tomllib.load(f)["tool"]["setuptools"]["packages"]
+# a list, not a generator: every package is compiled and reports its errors, not only up to the first
 ok = all([compileall.compile_dir(top, quiet=1) for top in sorted({p.split(".")[0] for p in packages})])
 sys.exit(0 if ok else 1)
 PY

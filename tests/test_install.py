@@ -3,6 +3,7 @@ config, and a review site renders from the installed copy alone (the checkout ca
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -136,7 +137,8 @@ def setup_helpers() -> str:
     tests run its code."""
     text = (ROOT / "setup.sh").read_text(encoding="utf-8")
     fail = re.search(r"^fail\(\) \{.*\}$", text, re.M)
-    functions = [re.search(rf"^{name}\(\) \{{\n.*?\n\}}$", text, re.M | re.S) for name in ("need_space", "compile_packages")]
+    functions = [re.search(rf"^{name}\(\) \{{\n.*?\n\}}$", text, re.M | re.S)
+                 for name in ("need_space", "compile_packages")]
     assert fail and all(functions), "setup.sh no longer defines fail, need_space and compile_packages"
     return "\n".join(m.group(0) for m in [fail, *functions]) + "\n"
 
@@ -155,8 +157,6 @@ def test_setup_sh_stops_before_an_install_the_disk_cannot_hold(tmp_path):
 
 
 def test_setup_sh_compiles_the_packages_pyproject_ships(tmp_path):
-    import importlib.util
-
     (tmp_path / "pyproject.toml").write_text('[tool.setuptools]\npackages = ["pkg", "pkg.sub"]\n', encoding="utf-8")
     for rel in ("pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py", "other/mod.py"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
